@@ -1,0 +1,67 @@
+# The front door. Quick start: `make run`, then `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+
+# A Python 3.12+ interpreter: python3.13/python3.12 on PATH, else pyenv's versions.
+PYTHON ?= $(shell for c in python3.13 python3.12 python3.14 \
+	$$(ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV) python3; do \
+	  p=$$(command -v $$c 2>/dev/null) || continue; \
+	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; \
+	done)
+
+.PHONY: help run test serve lint format migrations-check bench bench-rules audit loadtest clean
+
+help:
+	@echo "make run    serve the app on http://$(HOST):$(PORT) (SQLite, DEBUG on)"
+	@echo "make test   run the whole test suite, lint and migration checks"
+	@echo "make serve  production-like server (gunicorn, DEBUG off)"
+	@echo "make bench | make audit | make loadtest"
+
+$(VENV)/.installed: requirements.txt
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "Coding Pathways needs Python 3.12 or newer (Django 6), and none was found."; \
+	  echo "Install python3.13 (Debian: apt-get install python3.13 python3.13-venv), or pyenv install 3.13,"; \
+	  echo "or point at one: make run PYTHON=/path/to/python3.13"; exit 1; fi
+	@echo "Using $(PYTHON) ($$($(PYTHON) --version))"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+var:
+	mkdir -p var
+
+run: $(VENV)/.installed var
+	DEBUG=1 $(MANAGE) migrate --no-input
+	DEBUG=1 $(MANAGE) load_reference_data
+	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
+
+test: $(VENV)/.installed-dev var
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(MANAGE) makemigrations --check --dry-run
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+serve: $(VENV)/.installed var
+	$(MANAGE) migrate --no-input
+	$(MANAGE) load_reference_data
+	$(MANAGE) collectstatic --no-input --verbosity 0
+	$(VENV)/bin/gunicorn advisor.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - --access-logformat '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+clean:
+	rm -rf $(VENV) var node_modules

@@ -1,0 +1,450 @@
+"""Reference data for the five coding systems.
+
+Every row has a natural key (fixtures carry no primary keys) and every fact a learner
+reads carries its provenance: where it comes from, the citation and when it was last
+checked. Content staff edit these rows in admin or in fixtures/.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+
+
+class SourceKind(models.TextChoices):
+    SEED = "seed", "Source article"
+    OFFICIAL = "official", "Official source"
+    THIRD_PARTY = "third-party", "Third-party source"
+    INFERRED = "inferred", "Inferred"
+
+
+class Setting(models.TextChoices):
+    """Where a classification or credential applies. Learners pick inpatient, outpatient or both."""
+
+    INPATIENT = "inpatient", "Inpatient (admitted care)"
+    OUTPATIENT = "outpatient", "Outpatient, office and ambulatory"
+    ALL = "all", "All settings"
+
+
+class ClassificationKind(models.TextChoices):
+    DIAGNOSIS = "diagnosis", "Diagnosis"
+    PROCEDURE = "procedure", "Procedure"
+    STANDARD = "standard", "Coding standard"
+    GROUPER = "grouper", "Grouper / funding"
+    SUPPLIES = "supplies", "Supplies and services"
+
+
+class CredentialKind(models.TextChoices):
+    QUALIFICATION = "qualification", "Qualification"
+    CERTIFICATION = "certification", "Certification"
+    EXAM = "exam", "Exam"
+    COURSE = "course", "Course"
+    ASSESSMENT = "assessment", "Assessment"
+    MEMBERSHIP = "membership", "Professional credentialing"
+
+
+class GapLevel(models.TextChoices):
+    NONE = "none", "None"
+    MINOR = "minor", "Minor"
+    MODERATE = "moderate", "Moderate"
+    MAJOR = "major", "Major"
+    NEW = "new", "New: learn from scratch"
+
+
+class Difficulty(models.IntegerChoices):
+    NO_MOVE = 0, "No move needed"
+    LOW = 1, "Low"
+    MEDIUM = 2, "Medium"
+    HIGH = 3, "High"
+    VERY_HIGH = 4, "Very high"
+
+
+class NoteKind(models.TextChoices):
+    WARNING = "warning", "Warning"
+    NOTE = "note", "Note"
+
+
+def _choices_constraint(field: str, choices: type[models.Choices], model: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__in": choices.values}), name=f"{model}_{field}_valid"
+    )
+
+
+class CodeManager(models.Manager):
+    """For models whose natural key is a single `code` field."""
+
+    def get_by_natural_key(self, code):
+        return self.get(code=code)
+
+
+class Source(models.Model):
+    """A document facts are taken from: the seed article or an external page (EXTn in domain.md)."""
+
+    code = models.SlugField(max_length=20, unique=True, help_text="e.g. seed, ext29")
+    title = models.CharField(max_length=300)
+    url = models.URLField(max_length=500, blank=True)
+    publisher = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=20, choices=SourceKind.choices, default=SourceKind.OFFICIAL)
+
+    objects = CodeManager()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [_choices_constraint("kind", SourceKind, "source")]
+
+    def __str__(self):
+        return self.title
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class Provenance(models.Model):
+    """Where a fact comes from. `source_kind` is how we know it; `source` is the citation."""
+
+    source_kind = models.CharField(max_length=20, choices=SourceKind.choices, default=SourceKind.INFERRED)
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The document the fact comes from (leave empty for pure inference).",
+    )
+    source_detail = models.CharField(
+        max_length=300, blank=True, help_text="Where in the source, or the reasoning, e.g. 'S29' or 'mirror of S29'."
+    )
+    last_checked = models.DateField(help_text="When someone last checked this fact against its source.")
+
+    class Meta:
+        abstract = True
+
+
+class Organisation(Provenance):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    country = models.CharField(
+        max_length=10, blank=True, help_text="ISO code of the country it works in; empty for international bodies."
+    )
+    role = models.TextField(blank=True)
+    url = models.URLField(max_length=500, blank=True)
+
+    objects = CodeManager()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class Country(Provenance):
+    code = models.CharField(max_length=2, unique=True, help_text="ISO 3166-1 alpha-2, e.g. AU, GB.")
+    name = models.CharField(max_length=100)
+    profession = models.CharField(max_length=100, help_text="What the profession is called there.")
+    grouper = models.CharField(max_length=200, help_text="Grouper and funding model, as learners read it.")
+    funding_note = models.TextField(blank=True)
+    governing_body = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="governed_countries")
+    coding_scope = models.TextField(blank=True, help_text="What coders code there.")
+    keeping_current = models.TextField(
+        blank=True, help_text="How coders who stay progress and keep current (edition updates, next credentials)."
+    )
+
+    objects = CodeManager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "countries"
+        constraints = [models.CheckConstraint(condition=Q(code__regex=r"^[A-Z]{2}$"), name="country_code_iso")]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class Classification(Provenance):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=ClassificationKind.choices)
+    edition = models.CharField(max_length=200, blank=True)
+    publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="classifications")
+    modifies = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="modifications",
+        help_text="The family it modifies, e.g. ICD-10-AM modifies ICD-10.",
+    )
+    description = models.TextField(blank=True)
+
+    objects = CodeManager()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [_choices_constraint("kind", ClassificationKind, "classification")]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class CountryUsageManager(models.Manager):
+    def get_by_natural_key(self, country, classification):
+        return self.get(country__code=country, classification__code=classification)
+
+
+class CountryUsage(Provenance):
+    """A classification a country uses, in which setting, at which edition."""
+
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="usages")
+    classification = models.ForeignKey(Classification, on_delete=models.PROTECT, related_name="usages")
+    setting = models.CharField(max_length=20, choices=Setting.choices, default=Setting.ALL)
+    edition = models.CharField(max_length=200, blank=True, help_text="The edition this country codes in.")
+    note = models.TextField(blank=True)
+
+    objects = CountryUsageManager()
+
+    class Meta:
+        ordering = ["country__code", "classification__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "classification"], name="countryusage_unique"),
+            _choices_constraint("setting", Setting, "countryusage"),
+        ]
+
+    def __str__(self):
+        return f"{self.country.code} uses {self.classification.code} ({self.setting})"
+
+    def natural_key(self):
+        return self.country.natural_key() + self.classification.natural_key()
+
+    natural_key.dependencies = ["pathways.country", "pathways.classification"]
+
+
+class Credential(Provenance):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="credentials")
+    awarded_by = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="credentials")
+    kind = models.CharField(max_length=20, choices=CredentialKind.choices)
+    setting = models.CharField(max_length=20, choices=Setting.choices, default=Setting.ALL)
+    classifications = models.ManyToManyField(Classification, blank=True, related_name="credentials")
+    # Only where a source gives a figure: never a guess. Both empty means "time varies".
+    months_min = models.PositiveSmallIntegerField(null=True, blank=True)
+    months_max = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_note = models.CharField(max_length=300, blank=True, help_text="The duration as the source states it.")
+    summary = models.TextField(blank=True)
+    prerequisites = models.TextField(blank=True)
+    requires_employment = models.BooleanField(
+        default=False, help_text="Only open to people already employed as coders in that country."
+    )
+    next_credential = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="previous_credentials",
+        help_text="The usual next step for someone who holds this one.",
+    )
+    progression_note = models.TextField(blank=True, help_text="How a holder progresses, e.g. apprentice to full.")
+
+    objects = CodeManager()
+
+    class Meta:
+        ordering = ["country__code", "code"]
+        constraints = [
+            _choices_constraint("kind", CredentialKind, "credential"),
+            _choices_constraint("setting", Setting, "credential"),
+            models.CheckConstraint(
+                condition=Q(months_min__isnull=True) | Q(months_max__isnull=True) | Q(months_min__lte=F("months_max")),
+                name="credential_months_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class RouteManager(models.Manager):
+    def get_by_natural_key(self, origin, destination):
+        if origin is None:
+            return self.get(origin__isnull=True, destination__code=destination)
+        return self.get(origin__code=origin, destination__code=destination)
+
+
+class Route(Provenance):
+    """Moving from one country to another; origin empty is the entry route for someone new to coding."""
+
+    origin = models.ForeignKey(
+        Country, null=True, blank=True, on_delete=models.CASCADE, related_name="routes_out",
+        help_text="Empty for someone not trained yet.",
+    )
+    destination = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="routes_in")
+    difficulty = models.PositiveSmallIntegerField(choices=Difficulty.choices)
+    headline = models.CharField(max_length=200, blank=True, help_text="A short phrase, e.g. 'The shortest jump'.")
+    summary = models.TextField()
+    employer_expectation = models.TextField(help_text="What employers at the destination expect.")
+    local_conventions = models.TextField(blank=True)
+    # Gaps that are not one classification: e.g. the US reimbursement environment.
+    extra_gap_level = models.CharField(max_length=20, choices=GapLevel.choices, blank=True)
+    extra_gap_title = models.CharField(max_length=200, blank=True)
+    extra_gap_note = models.TextField(blank=True)
+
+    objects = RouteManager()
+
+    class Meta:
+        ordering = ["origin__code", "destination__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["origin", "destination"], name="route_unique"),
+            models.UniqueConstraint(
+                fields=["destination"], condition=Q(origin__isnull=True), name="route_unique_entry"
+            ),
+            models.CheckConstraint(condition=~Q(origin=F("destination")), name="route_not_to_itself"),
+            models.CheckConstraint(condition=Q(difficulty__gte=0, difficulty__lte=4), name="route_difficulty_valid"),
+            models.CheckConstraint(
+                condition=Q(extra_gap_level="") | Q(extra_gap_level__in=GapLevel.values),
+                name="route_extra_gap_level_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.origin.code if self.origin else 'New to coding'} → {self.destination.code}"
+
+    def natural_key(self):
+        return (self.origin.code if self.origin else None, self.destination.code)
+
+    natural_key.dependencies = ["pathways.country"]
+
+
+class RouteCredentialManager(models.Manager):
+    def get_by_natural_key(self, origin, destination, setting, credential):
+        route = Route.objects.get_by_natural_key(origin, destination)
+        return self.get(route=route, setting=setting, credential__code=credential)
+
+
+class RouteCredential(Provenance):
+    """A credential employers at the destination expect, for a setting.
+
+    Rows with the same `step` are alternatives (CCS or CIC); a higher step comes after
+    (CCSC, then the NCCQ).
+    """
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="credentials")
+    setting = models.CharField(max_length=20, choices=Setting.choices, default=Setting.ALL)
+    step = models.PositiveSmallIntegerField(default=1)
+    credential = models.ForeignKey(Credential, on_delete=models.PROTECT, related_name="route_uses")
+    note = models.TextField(blank=True)
+
+    objects = RouteCredentialManager()
+
+    class Meta:
+        ordering = ["route__origin__code", "route__destination__code", "setting", "step", "credential__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["route", "setting", "credential"], name="routecredential_unique"),
+            _choices_constraint("setting", Setting, "routecredential"),
+        ]
+
+    def __str__(self):
+        return f"{self.route}: {self.credential.code} ({self.setting}, step {self.step})"
+
+    def natural_key(self):
+        return self.route.natural_key() + (self.setting,) + self.credential.natural_key()
+
+    natural_key.dependencies = ["pathways.route", "pathways.credential"]
+
+
+class RouteNoteManager(models.Manager):
+    def get_by_natural_key(self, origin, destination, code):
+        route = Route.objects.get_by_natural_key(origin, destination)
+        return self.get(route=route, code=code)
+
+
+class RouteNote(Provenance):
+    """A warning or note a plan on this route must show."""
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="notes")
+    code = models.SlugField(max_length=60)
+    kind = models.CharField(max_length=20, choices=NoteKind.choices, default=NoteKind.NOTE)
+    text = models.TextField()
+    order = models.PositiveSmallIntegerField(default=1)
+
+    objects = RouteNoteManager()
+
+    class Meta:
+        ordering = ["route__origin__code", "route__destination__code", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["route", "code"], name="routenote_unique"),
+            _choices_constraint("kind", NoteKind, "routenote"),
+        ]
+
+    def __str__(self):
+        return f"{self.route}: {self.code}"
+
+    def natural_key(self):
+        return self.route.natural_key() + (self.code,)
+
+    natural_key.dependencies = ["pathways.route"]
+
+
+class ClassificationGapManager(models.Manager):
+    def get_by_natural_key(self, from_classification, to_classification):
+        return self.get(from_classification__code=from_classification, to_classification__code=to_classification)
+
+
+class ClassificationGap(Provenance):
+    """How much of `to_classification` a coder who knows `from_classification` must learn.
+
+    A row from a classification to itself describes moving between editions or local
+    conventions (ICD-10-AM 13th to 12th).
+    """
+
+    from_classification = models.ForeignKey(Classification, on_delete=models.CASCADE, related_name="gaps_out")
+    to_classification = models.ForeignKey(Classification, on_delete=models.CASCADE, related_name="gaps_in")
+    level = models.CharField(max_length=20, choices=GapLevel.choices)
+    note = models.TextField(blank=True)
+
+    objects = ClassificationGapManager()
+
+    class Meta:
+        ordering = ["from_classification__code", "to_classification__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["from_classification", "to_classification"], name="gap_unique"),
+            _choices_constraint("level", GapLevel, "gap"),
+        ]
+
+    def __str__(self):
+        return f"{self.from_classification.code} → {self.to_classification.code}: {self.level}"
+
+    def natural_key(self):
+        return self.from_classification.natural_key() + self.to_classification.natural_key()
+
+    natural_key.dependencies = ["pathways.classification"]
+
+
+class TransferableSkill(Provenance):
+    """A skill that carries over whatever the route."""
+
+    code = models.SlugField(max_length=60, unique=True)
+    text = models.CharField(max_length=300)
+    order = models.PositiveSmallIntegerField(default=1)
+
+    objects = CodeManager()
+
+    class Meta:
+        ordering = ["order", "code"]
+
+    def __str__(self):
+        return self.text
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class ReferenceVersion(models.Model):
+    """One row whose number goes up whenever reference data changes.
+
+    Every worker process compares it with the number its cached reference data was
+    built from, so a change made through one worker reaches all of them.
+    """
+
+    version = models.PositiveBigIntegerField(default=1)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Reference data version {self.version}"
