@@ -57,11 +57,34 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-serve: $(VENV)/.installed var
-	$(MANAGE) migrate --no-input
-	$(MANAGE) load_reference_data
-	$(MANAGE) collectstatic --no-input --verbosity 0
-	$(VENV)/bin/gunicorn advisor.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - --access-logformat '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# make serve: the production-like server. It listens on plain-HTTP loopback, so HTTPS=0 here;
+# behind a TLS proxy run it with HTTPS=1 BEHIND_TLS_PROXY=1. Without SECRET_KEY (or SECRET_KEY_FILE)
+# in the environment it uses var/secret_key, generated once, so a fresh clone starts.
+HTTPS ?= 0
+SERVE_SECRET := $(if $(SECRET_KEY)$(SECRET_KEY_FILE),,SECRET_KEY_FILE=var/secret_key)
+SERVE_ENV := DEBUG=0 HTTPS=$(HTTPS) $(SERVE_SECRET)
+# Shared by make serve and make bench (its baseline runs under the same options).
+# The control socket is off: its default path is shared by every gunicorn on the machine.
+GUNICORN_OPTS := --workers $(WORKERS) --worker-class sync --timeout 30 --graceful-timeout 10 --no-control-socket
+WSGI_APP ?= advisor.wsgi
+
+var/secret_key: | $(VENV)/.installed var
+	umask 077; $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+serve: $(VENV)/.installed var/secret_key
+	$(SERVE_ENV) $(MANAGE) migrate --no-input --verbosity 0
+	$(SERVE_ENV) $(MANAGE) load_reference_data
+	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --verbosity 0
+	$(SERVE_ENV) exec $(VENV)/bin/gunicorn $(WSGI_APP) --bind $(HOST):$(PORT) $(GUNICORN_OPTS)
+
+bench: $(VENV)/.installed-dev var/secret_key
+	$(PY) bench/run.py
+
+audit: $(VENV)/.installed-dev var/secret_key
+	$(PY) audit/run.py
+
+loadtest: $(VENV)/.installed-dev var/secret_key
+	$(PY) loadtest/run.py
 
 clean:
 	rm -rf $(VENV) var node_modules

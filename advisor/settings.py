@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "advisor.logging.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -96,9 +97,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
-        ),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -176,6 +175,12 @@ SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "1" if HTTPS else "0")
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "0")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+# A load balancer may probe the health check over plain HTTP inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# W021 asks for HSTS preload. Preloading is a one-way promise to browser vendors that the whole
+# domain and its subdomains are HTTPS forever: the operator opts in (SECURE_HSTS_PRELOAD=1), the
+# code does not decide it for them.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if HTTPS:
     # __Host- cookies are only sent over HTTPS, for this host, for every path.
     SESSION_COOKIE_NAME = "__Host-sessionid"
@@ -232,12 +237,22 @@ OPERATOR = {
     "privacy_email": os.environ.get("OPERATOR_PRIVACY_EMAIL", os.environ.get("OPERATOR_EMAIL", "")),
 }
 
-# Logs go to stderr, one line per event, and never carry request bodies or personal data.
+# Logs go to stderr, one JSON object per line (LOG_FORMAT=plain for people), and never carry
+# request bodies, query strings or personal data: see advisor/logging.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "advisor.logging.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": os.environ.get("LOG_FORMAT", "json")},
+    },
     "root": {"handlers": ["stderr"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # runserver already prints one line per request in development.
+        "advisor.request": {"level": "WARNING" if DEBUG else "INFO"},
+    },
 }
