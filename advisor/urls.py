@@ -18,6 +18,7 @@ public = [
     path("api/plan/", api.plan_json, name="api-plan"),
     path("api/openapi.json", api.openapi, name="api-openapi"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
 
 urlpatterns = [
