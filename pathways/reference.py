@@ -1,0 +1,259 @@
+"""The one bridge from database rows to the plain data pathways.rules works on.
+
+Contract:
+- `load_reference()` returns a `rules.Reference` built from every reference-data table in a
+  fixed number of queries (one per table, whatever the number of rows).
+- The Reference is cached in the process. Each call reads the ReferenceVersion row (1 query)
+  and rebuilds when it differs from the one the cache was built from. Reading the row every
+  time, rather than trusting it for a second or so, means a change saved through one worker
+  (admin, load_reference_data) is seen by every other worker on its very next request, at the
+  cost of one primary-key read.
+- `clear_cache()` forgets the cached Reference (tests that change rows without a version bump).
+"""
+
+import threading
+
+from pathways import models, rules
+
+_lock = threading.Lock()
+_cached: tuple[tuple, rules.Reference] | None = None
+
+PROVENANCE_FIELDS = ("source_kind", "source_id", "source_detail", "last_checked")
+
+
+def current_stamp() -> tuple:
+    """The version row as (version, changed_at); (0, None) before any reference data exists."""
+    row = models.ReferenceVersion.objects.order_by("pk").values_list("version", "changed_at").first()
+    return tuple(row) if row else (0, None)
+
+
+def load_reference() -> rules.Reference:
+    global _cached
+    stamp = current_stamp()
+    cached = _cached
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    with _lock:
+        cached = _cached
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        reference = build_reference(version=stamp[0])
+        _cached = (stamp, reference)
+        return reference
+
+
+def clear_cache() -> None:
+    global _cached
+    _cached = None
+
+
+def build_reference(version: int = 0) -> rules.Reference:
+    """Read every table once and return the plain Reference (no caching here)."""
+    sources = {row["id"]: row for row in models.Source.objects.values("id", "title", "url", "kind")}
+
+    def provenance(row) -> rules.Provenance:
+        source = sources.get(row["source_id"]) or {}
+        checked = row["last_checked"]
+        return rules.Provenance(
+            kind=row["source_kind"],
+            title=source.get("title", ""),
+            url=source.get("url", ""),
+            detail=row["source_detail"],
+            last_checked=checked.isoformat() if checked else "",
+        )
+
+    organisations = {row["id"]: row["name"] for row in models.Organisation.objects.values("id", "name")}
+
+    classification_rows = list(
+        models.Classification.objects.values(
+            "id", "code", "name", "kind", "edition", "publisher_id", "modifies_id", "description", *PROVENANCE_FIELDS
+        )
+    )
+    classification_codes = {row["id"]: row["code"] for row in classification_rows}
+    classifications = [
+        rules.ClassificationInfo(
+            code=row["code"],
+            name=row["name"],
+            kind=row["kind"],
+            edition=row["edition"],
+            publisher=organisations.get(row["publisher_id"], ""),
+            modifies=classification_codes.get(row["modifies_id"]),
+            description=row["description"],
+            provenance=provenance(row),
+        )
+        for row in classification_rows
+    ]
+
+    usages: dict[int, list[rules.UsageInfo]] = {}
+    for row in models.CountryUsage.objects.values(
+        "country_id", "classification_id", "setting", "edition", "note", *PROVENANCE_FIELDS
+    ):
+        usages.setdefault(row["country_id"], []).append(
+            rules.UsageInfo(
+                classification=classification_codes[row["classification_id"]],
+                setting=row["setting"],
+                edition=row["edition"],
+                note=row["note"],
+                provenance=provenance(row),
+            )
+        )
+
+    country_rows = list(
+        models.Country.objects.values(
+            "id",
+            "code",
+            "name",
+            "profession",
+            "grouper",
+            "funding_note",
+            "governing_body_id",
+            "coding_scope",
+            "keeping_current",
+            *PROVENANCE_FIELDS,
+        )
+    )
+    country_codes = {row["id"]: row["code"] for row in country_rows}
+    countries = [
+        rules.CountryInfo(
+            code=row["code"],
+            name=row["name"],
+            profession=row["profession"],
+            grouper=row["grouper"],
+            governing_body=organisations.get(row["governing_body_id"], ""),
+            coding_scope=row["coding_scope"],
+            keeping_current=row["keeping_current"],
+            funding_note=row["funding_note"],
+            usages=tuple(usages.get(row["id"], ())),
+            provenance=provenance(row),
+        )
+        for row in country_rows
+    ]
+
+    taught: dict[int, list[str]] = {}
+    through = models.Credential.classifications.through
+    for credential_id, classification_id in through.objects.values_list("credential_id", "classification_id"):
+        taught.setdefault(credential_id, []).append(classification_codes[classification_id])
+    credential_rows = list(
+        models.Credential.objects.values(
+            "id",
+            "code",
+            "name",
+            "country_id",
+            "awarded_by_id",
+            "kind",
+            "setting",
+            "months_min",
+            "months_max",
+            "duration_note",
+            "summary",
+            "prerequisites",
+            "requires_employment",
+            "next_credential_id",
+            "progression_note",
+            *PROVENANCE_FIELDS,
+        )
+    )
+    credential_codes = {row["id"]: row["code"] for row in credential_rows}
+    credentials = [
+        rules.CredentialInfo(
+            code=row["code"],
+            name=row["name"],
+            country=country_codes[row["country_id"]],
+            awarded_by=organisations.get(row["awarded_by_id"], ""),
+            kind=row["kind"],
+            setting=row["setting"],
+            classifications=tuple(sorted(taught.get(row["id"], ()))),
+            months_min=row["months_min"],
+            months_max=row["months_max"],
+            duration_note=row["duration_note"],
+            summary=row["summary"],
+            prerequisites=row["prerequisites"],
+            requires_employment=row["requires_employment"],
+            next_credential=credential_codes.get(row["next_credential_id"]),
+            progression_note=row["progression_note"],
+            provenance=provenance(row),
+        )
+        for row in credential_rows
+    ]
+
+    route_credentials: dict[int, list[rules.RouteCredentialInfo]] = {}
+    for row in models.RouteCredential.objects.values(
+        "route_id", "setting", "step", "credential_id", "note", *PROVENANCE_FIELDS
+    ):
+        route_credentials.setdefault(row["route_id"], []).append(
+            rules.RouteCredentialInfo(
+                credential=credential_codes[row["credential_id"]],
+                setting=row["setting"],
+                step=row["step"],
+                note=row["note"],
+                provenance=provenance(row),
+            )
+        )
+    route_notes: dict[int, list[rules.RouteNoteInfo]] = {}
+    for row in models.RouteNote.objects.values("route_id", "code", "kind", "text", "order", *PROVENANCE_FIELDS):
+        route_notes.setdefault(row["route_id"], []).append(
+            rules.RouteNoteInfo(
+                code=row["code"], kind=row["kind"], text=row["text"], order=row["order"], provenance=provenance(row)
+            )
+        )
+    routes = [
+        rules.RouteInfo(
+            origin=country_codes.get(row["origin_id"]),
+            destination=country_codes[row["destination_id"]],
+            difficulty=row["difficulty"],
+            headline=row["headline"],
+            summary=row["summary"],
+            employer_expectation=row["employer_expectation"],
+            local_conventions=row["local_conventions"],
+            extra_gap_level=row["extra_gap_level"],
+            extra_gap_title=row["extra_gap_title"],
+            extra_gap_note=row["extra_gap_note"],
+            credentials=tuple(route_credentials.get(row["id"], ())),
+            notes=tuple(route_notes.get(row["id"], ())),
+            provenance=provenance(row),
+        )
+        for row in models.Route.objects.values(
+            "id",
+            "origin_id",
+            "destination_id",
+            "difficulty",
+            "headline",
+            "summary",
+            "employer_expectation",
+            "local_conventions",
+            "extra_gap_level",
+            "extra_gap_title",
+            "extra_gap_note",
+            *PROVENANCE_FIELDS,
+        )
+    ]
+
+    gaps = [
+        rules.GapInfo(
+            from_classification=classification_codes[row["from_classification_id"]],
+            to_classification=classification_codes[row["to_classification_id"]],
+            level=row["level"],
+            note=row["note"],
+            provenance=provenance(row),
+        )
+        for row in models.ClassificationGap.objects.values(
+            "from_classification_id", "to_classification_id", "level", "note", *PROVENANCE_FIELDS
+        )
+    ]
+    skills = [
+        rules.SkillInfo(code=row["code"], text=row["text"], order=row["order"], provenance=provenance(row))
+        for row in models.TransferableSkill.objects.values("code", "text", "order", *PROVENANCE_FIELDS)
+    ]
+
+    return rules.Reference(
+        version=version,
+        countries=countries,
+        classifications=classifications,
+        credentials=credentials,
+        routes=routes,
+        gaps=gaps,
+        skills=skills,
+        difficulty_labels=dict(models.Difficulty.choices),
+        gap_labels=dict(models.GapLevel.choices),
+        setting_labels=dict(models.Setting.choices),
+    )
