@@ -5,8 +5,10 @@ reads carries its provenance: where it comes from, the citation and when it was 
 checked. Content staff edit these rows in admin or in fixtures/.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 class SourceKind(models.TextChoices):
@@ -257,6 +259,12 @@ class Credential(Provenance):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        if self.months_min is not None and self.months_max is not None and self.months_min > self.months_max:
+            raise ValidationError({"months_max": "Minimum months cannot exceed maximum months."})
+        if self.pk is not None and self.next_credential_id == self.pk:
+            raise ValidationError({"next_credential": "A credential cannot be its own next step."})
+
     def natural_key(self):
         return (self.code,)
 
@@ -305,6 +313,15 @@ class Route(Provenance):
 
     def __str__(self):
         return f"{self.origin.code if self.origin else 'New to coding'} → {self.destination.code}"
+
+    def clean(self):
+        # Plain words for content staff; the database constraints say the same in jargon.
+        if self.origin_id is not None and self.origin_id == self.destination_id:
+            raise ValidationError({"destination": "A route cannot go from a country to itself."})
+        if self.origin_id is not None and self.difficulty == Difficulty.NO_MOVE:
+            raise ValidationError(
+                {"difficulty": "A route between two countries needs a difficulty from Low to Very high."}
+            )
 
     def natural_key(self):
         return (self.origin.code if self.origin else None, self.destination.code)
@@ -448,3 +465,19 @@ class ReferenceVersion(models.Model):
 
     def __str__(self):
         return f"Reference data version {self.version}"
+
+    @classmethod
+    def current(cls) -> int:
+        """The current version number (creating the single row on first use)."""
+        row, _ = cls.objects.get_or_create(pk=1)
+        return row.version
+
+    @classmethod
+    def bump(cls) -> int:
+        """Mark reference data as changed; returns the new number.
+
+        An F() update, so two workers bumping at once both count.
+        """
+        cls.objects.get_or_create(pk=1)
+        cls.objects.filter(pk=1).update(version=F("version") + 1, changed_at=timezone.now())
+        return cls.objects.values_list("version", flat=True).get(pk=1)
