@@ -1,0 +1,310 @@
+"""make bench: throughput, latency, SQL queries and first-visit weight per page.
+
+Starts `make serve` (the production-like server) and, in the same run, a bare Django view
+(bench/baseline.py) under the same gunicorn options; drives each page with wrk after a
+warm-up; counts SQL queries per page in-process with Django's test client; adds up the
+compressed bytes a first visit transfers. Prints a table and writes bench/RESULTS.md.
+
+Knobs: BENCH_SECONDS (10), BENCH_WARMUP (3), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
+WORKERS (2), BENCH_STRICT=1 to exit non-zero when a target is missed.
+A benchmark, not a test: `make test` never runs it.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    PLAN_QUERY,
+    ROOT,
+    VENV_BIN,
+    answer_form,
+    apt_install,
+    asset_urls,
+    css_urls,
+    fetch,
+    free_port,
+    gunicorn_opts,
+    machine,
+    markdown_table,
+    now,
+    post_form,
+    start,
+    stop,
+    text_table,
+    wait_http,
+)
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+WARMUP = int(os.environ.get("BENCH_WARMUP", "3"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+WORKERS = os.environ.get("WORKERS", "2")
+WORK = ROOT / "var" / "bench"
+
+# Targets from shared/DESIGN.md.
+STATELESS_RATIO, FORM_RATIO = 0.60, 0.20
+P99_MS, FIRST_VISIT_KB, MAX_QUERIES = 50.0, 80.0, 6
+
+# (label, kind, method, path); kind "stateless" pages are cacheable, "form" pages carry a form.
+PAGES = [
+    ("start", "stateless", "GET", "/"),
+    ("question GET (origin)", "form", "GET", "/questions/origin/"),
+    ("question POST (origin, 303)", "form", "POST", "/questions/origin/"),
+    ("plan", "stateless", "GET", f"/plan/?{PLAN_QUERY}"),
+    ("compare", "stateless", "GET", "/compare/"),
+    ("compare ?origin=AU", "stateless", "GET", "/compare/?origin=AU"),
+    ("/api/plan/", "stateless", "GET", f"/api/plan/?{PLAN_QUERY}"),
+    ("enquiry form GET", "form", "GET", f"/enquire/?{PLAN_QUERY}"),
+]
+
+
+def server_env() -> dict:
+    """The server runs on its own database and static root under var/bench, started afresh."""
+    return {"VAR_DIR": str(WORK), "WORKERS": WORKERS, "LOG_LEVEL": "WARNING"}
+
+
+# wrk -------------------------------------------------------------------------------------------
+
+
+def to_ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, seconds: int, script: Path | None = None) -> dict:
+    args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if script:
+        args += ["-s", str(script)]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for pct in ("50", "99"):
+        result[f"p{pct}"] = to_ms(re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    result["bad"] = int(bad.group(1)) if bad else 0
+    result["socket_errors"] = sum(int(n) for n in errors.groups()) if errors else 0
+    return result
+
+
+def lua_post(path: str, body: str, cookies: dict) -> Path:
+    """A wrk script that replays one form POST with its CSRF cookie and token."""
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    script = Path(tempfile.mkstemp(prefix="bench-post-", suffix=".lua", dir=WORK)[1])
+    script.write_text(
+        f'wrk.method = "POST"\nwrk.path = "{path}"\nwrk.body = "{body}"\n'
+        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        f'wrk.headers["Cookie"] = "{cookie}"\n'
+    )
+    return script
+
+
+def prepare_post(base: str, path: str) -> tuple[Path | None, str]:
+    """Fetch the form as a browser would, answer it, and check the answer gives a 303."""
+    from urllib.parse import urlencode
+
+    page = fetch(base + path)
+    if page.status != 200:
+        return None, f"not available (GET {page.status})"
+    form = post_form(page.text)
+    if form is None:
+        return None, "not available (no POST form)"
+    cookies = page.cookies()
+    body = urlencode(answer_form(form))
+    check = fetch(base + path, "POST", data=answer_form(form), cookies=cookies)
+    if check.status != 303:
+        return None, f"not available (POST gave {check.status}, not 303)"
+    cookies |= check.cookies()
+    return lua_post(path, body, cookies), ""
+
+
+# First visit weight ------------------------------------------------------------------------------
+
+
+def first_visit_bytes(base: str, path: str) -> int:
+    """Page plus every stylesheet, script, image and icon (and what the CSS pulls in), compressed."""
+    accept = {"Accept-Encoding": "br, gzip", "Accept": "text/html,*/*"}
+    page = fetch(base + path, headers=accept)
+    total = page.header_bytes + len(page.body)
+    if not (page.header("Content-Type") or "").startswith("text/html"):
+        return total
+    html = fetch(base + path).text  # the uncompressed copy, to read the links
+    queue, seen = asset_urls(base + path, html), set()
+    while queue:
+        url = queue.pop(0)
+        if url in seen or not url.startswith(base):
+            continue
+        seen.add(url)
+        asset = fetch(url, headers=accept)
+        total += asset.header_bytes + len(asset.body)
+        if url.split("?")[0].endswith(".css") and asset.status == 200:
+            queue += css_urls(url, fetch(url).text)
+    return total
+
+
+# SQL queries per page, in-process --------------------------------------------------------------
+
+
+def count_queries() -> dict[str, str]:
+    """Queries per page with Django's test client against the bench database: cold cache / warm."""
+    os.environ.update(server_env() | {"DEBUG": "0", "HTTPS": "0", "SECRET_KEY_FILE": str(ROOT / "var/secret_key")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advisor.settings")
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for label, _kind, method, path in PAGES:
+        cache.clear()
+        client = Client()
+        runs = []
+        for _ in range(2):
+            if method == "POST":
+                page = client.get(path)
+                form = post_form(page.content.decode()) if page.status_code == 200 else None
+                if form is None:
+                    break
+                data = {}
+                for name, value in answer_form(form):
+                    data.setdefault(name, []).append(value)
+                with CaptureQueriesContext(connection) as ctx:
+                    response = client.post(path, data)
+            else:
+                with CaptureQueriesContext(connection) as ctx:
+                    response = client.get(path)
+            if response.status_code >= 400:
+                break
+            runs.append(len(ctx))
+        counts[label] = runs
+    return counts
+
+
+# Main --------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    apt_install("wrk", "wrk")
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    app_port, base_port = free_port(), free_port()
+    app_url, base_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{base_port}"
+    print(f"== starting make serve on {app_url} and the baseline on {base_url} ({WORKERS} workers each)", flush=True)
+    app = start(["make", "--no-print-directory", "serve", f"PORT={app_port}"], server_env(), WORK / "serve.log")
+    baseline = start(
+        [str(VENV_BIN / "gunicorn"), "bench.baseline:application", "--bind", f"127.0.0.1:{base_port}"]
+        + gunicorn_opts(),
+        {"WORKERS": WORKERS},
+        WORK / "baseline.log",
+    )
+    rows, scripts = [], []
+    try:
+        wait_http(base_url, "/", baseline)
+        wait_http(app_url, "/healthz", app)
+        print(f"== warm-up {WARMUP} s, then {SECONDS} s per page with wrk -t{THREADS} -c{CONNECTIONS}", flush=True)
+        wrk(base_url + "/", WARMUP)
+        base = wrk(base_url + "/", SECONDS)
+        print(f"   baseline: {base['rps']:.0f} req/s, p99 {base['p99']:.1f} ms", flush=True)
+        results = {}
+        for label, _kind, method, path in PAGES:
+            script, why = None, ""
+            if method == "POST":
+                script, why = prepare_post(app_url, path)
+                if script is None:
+                    results[label] = {"missing": why}
+                    continue
+                scripts.append(script)
+            else:
+                status = fetch(app_url + path).status
+                if status != 200:
+                    results[label] = {"missing": f"not available (HTTP {status})"}
+                    continue
+            wrk(app_url + path, WARMUP, script)
+            results[label] = wrk(app_url + path, SECONDS, script)
+            results[label]["bytes"] = None if method == "POST" else first_visit_bytes(app_url, path)
+            print(f"   {label}: {results[label]['rps']:.0f} req/s, p99 {results[label]['p99']:.1f} ms", flush=True)
+    finally:
+        stop(app)
+        stop(baseline)
+        for script in scripts:
+            script.unlink(missing_ok=True)
+    print("== counting SQL queries per page (test client, cold cache / warm cache)", flush=True)
+    queries = count_queries()
+
+    rows = [["baseline HttpResponse('ok')", f"{base['rps']:.0f}", "100%", f"{base['p50']:.1f}", f"{base['p99']:.1f}"]]
+    rows[0] += ["-", "-", "-"]
+    failures = 0
+    for label, kind, _method, _path in PAGES:
+        r = results[label]
+        if "missing" in r:
+            rows.append([label, r["missing"], "", "", "", "", "", "n/a"])
+            continue
+        ratio = r["rps"] / base["rps"]
+        need = STATELESS_RATIO if kind == "stateless" else FORM_RATIO
+        q = queries.get(label) or []
+        kb = r["bytes"] / 1000 if r["bytes"] is not None else None
+        misses = []
+        if ratio < need:
+            misses.append(f"ratio<{need:.0%}")
+        if r["p99"] >= P99_MS:
+            misses.append(f"p99>={P99_MS:.0f}ms")
+        if kb is not None and kb > FIRST_VISIT_KB:
+            misses.append(f"first visit>{FIRST_VISIT_KB:.0f}KB")
+        if q and max(q) > MAX_QUERIES:
+            misses.append(f"queries>{MAX_QUERIES}")
+        if r["bad"] or r["socket_errors"]:
+            misses.append(f"{r['bad']} bad responses, {r['socket_errors']} socket errors")
+        failures += bool(misses)
+        rows.append(
+            [
+                label,
+                f"{r['rps']:.0f}",
+                f"{ratio:.0%} (≥{need:.0%})",
+                f"{r['p50']:.1f}",
+                f"{r['p99']:.1f}",
+                " / ".join(map(str, q)) if q else "?",
+                f"{kb:.1f}" if kb is not None else "-",
+                "PASS" if not misses else "FAIL: " + ", ".join(misses),
+            ]
+        )
+    header = ["page", "req/s", "vs baseline", "p50 ms", "p99 ms", "SQL cold / warm", "first visit KB", "result"]
+    print()
+    print(text_table(header, rows))
+    write_results(header, rows)
+    print(f"\nwrote {Path('bench/RESULTS.md')}; {failures} row(s) miss a target")
+    return 1 if failures and os.environ.get("BENCH_STRICT") == "1" else 0
+
+
+def write_results(header: list[str], rows: list[list]) -> None:
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
+    text = f"""# Benchmark results
+
+Measured {now()} on {machine()}; written by `make bench` (bench/run.py).
+
+Method: `make serve` (gunicorn, {WORKERS} sync workers, DEBUG off, SQLite, whitenoise) and, in the same run, a
+bare Django view returning `HttpResponse("ok")` under the same gunicorn options (bench/baseline.py). Each page
+gets a {WARMUP} s warm-up, then `wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s --latency` from the same machine
+({wrk_version.strip()}). The question POST replays a browser's answer to the origin question (CSRF cookie and
+token fetched first) and gets a 303. SQL queries are counted in-process with Django's test client: first request
+with an empty cache / the same request again. First visit = the page and every stylesheet, script, image and icon
+it references, fetched with `Accept-Encoding: br, gzip`, headers included, 1 KB = 1,000 bytes.
+
+Targets (shared/DESIGN.md): pages without personal state ≥ 60% of the baseline's requests per second, pages with
+a form ≥ 20%; p99 < 50 ms; first visit ≤ 80 KB; ≤ 6 SQL queries.
+
+{markdown_table(header, rows)}
+"""
+    (ROOT / "bench" / "RESULTS.md").write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
