@@ -311,14 +311,17 @@ def plan_query(answers):
     return query.urlencode()
 
 
-def answers_from_profile(query):
-    """Questionnaire answers from validated plan parameters, so a plan permalink can be edited."""
-    origin = query.get("origin") or NEW_TO_CODING
-    answers = {"origin": origin, "setting": query["setting"], "destination": query["destination"]}
-    if origin != NEW_TO_CODING:
-        answers["credentials"] = list(query.get("credentials", []))
-        answers["years"] = query.get("years")
-    return answers
+def answers_from_profile(profile):
+    """Questionnaire answers from a plan's LearnerProfile, so a plan permalink can be edited."""
+    if profile.origin is None:
+        return {"origin": NEW_TO_CODING, "setting": profile.setting, "destination": profile.destination}
+    return {
+        "origin": profile.origin,
+        "credentials": sorted(profile.credentials),
+        "setting": profile.setting,
+        "years": profile.years,
+        "destination": profile.destination,
+    }
 
 
 def summary_rows(answers, reference):

@@ -21,7 +21,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from advisor import questionnaire
+from advisor.forms import PlanQueryForm
+from pathways.models import ClassificationKind, SourceKind
 from pathways.reference import load_reference
+from pathways.rules import PlanError, build_plan, months_text, rank_destinations
 
 PUBLIC_MAX_AGE = 600  # seconds browsers and proxies may keep a public page
 
@@ -145,6 +148,13 @@ def question(request, step):
 @never_cache
 def check(request):
     reference = load_reference()
+    if "destination" in request.GET:
+        # "Change your answers" on a plan permalink: take the plan's parameters as this session's answers, then
+        # show the clean check page. Only the learner's own session changes.
+        form = PlanQueryForm.from_request(request, reference=reference)
+        if form.is_valid():
+            request.session[questionnaire.SESSION_KEY] = questionnaire.answers_from_profile(form.profile)
+        return redirect("advisor:check")
     answers = questionnaire.get_answers(request.session)
     if not questionnaire.is_complete(answers):
         return redirect(questionnaire.step_url(questionnaire.first_unanswered(answers)))
@@ -160,12 +170,134 @@ def check(request):
 # --- Plan and compare -------------------------------------------------------------------------------------------
 
 
+FIELD_NAMES = {
+    "origin": "Where you trained",
+    "credential": "Credentials",
+    "setting": "Setting",
+    "years": "Years of experience",
+    "destination": "Where you want to work",
+    "__all__": "Plan",
+}
+SOURCE_KIND_LABELS = dict(SourceKind.choices)
+KIND_LABELS = dict(ClassificationKind.choices)
+
+
+def _bad_plan_link(request, errors):
+    entries = [{"field": FIELD_NAMES.get(name, name), "messages": messages} for name, messages in errors.items()]
+    return render(request, "400.html", {"errors": entries}, status=400)
+
+
+@require_GET
+@_public_page
 def plan(request):
-    raise Http404("Not built yet")
+    form = PlanQueryForm.from_request(request)
+    if not form.is_valid():
+        return _bad_plan_link(request, form.errors)
+    reference = load_reference()
+    try:
+        result = build_plan(form.profile, reference).as_dict()
+    except PlanError as error:
+        return _bad_plan_link(request, {"__all__": [str(error)]})
+    _label_sources(result)
+    for step in result["steps"]:
+        step["months_text"] = months_text(step["months"])
+    for item in result["classifications"]:
+        item["kind_label"] = KIND_LABELS.get(item["kind"], item["kind"])
+        known = reference.classifications.get(item["known_from"] or "")
+        item["known_from_name"] = known.name if known else ""
+    total = months_text(result["total_months"]) if result["total_months"] else ""
+    context = {
+        "page_title": f"Your plan: {result['headline']}" if result.get("headline") else "Your retraining plan",
+        "plan": result,
+        "query": form.canonical_query(),
+        "total_months_text": total,
+        "difficulty_bars": _difficulty_bars(result["difficulty"]["rank"]),
+    }
+    return render(request, "advisor/plan.html", context)
 
 
+def _label_sources(value):
+    """Give every provenance in the plan a readable kind ("Official source"), however deep it sits."""
+    if isinstance(value, dict):
+        if "provenance" in value and isinstance(value["provenance"], dict):
+            kind = value["provenance"].get("kind", "")
+            value["provenance"]["kind_label"] = SOURCE_KIND_LABELS.get(kind, kind)
+        for item in value.values():
+            _label_sources(item)
+    elif isinstance(value, list):
+        for item in value:
+            _label_sources(item)
+
+
+def _difficulty_bars(rank):
+    """Four rising bars, the first `rank` filled: the picture beside the difficulty's text label."""
+    return [{"x": 4 + i * 29, "y": 30 - i * 9, "height": 10 + i * 9, "on": i < rank} for i in range(4)]
+
+
+COMPARE_ROWS = [
+    ("Name of the profession", "profession"),
+    ("Diagnosis classification", "diagnosis"),
+    ("Procedure classification", "procedure"),
+    ("Supplies and services", "supplies"),
+    ("Coding standards", "standard"),
+    ("Grouper and funding", "grouper"),
+    ("Who maintains them", "governing_body"),
+    ("Credential employers expect", "credential"),
+]
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@_public_page
 def compare(request):
-    raise Http404("Not built yet")
+    reference = load_reference()
+    columns = sorted(reference.countries.values(), key=lambda c: c.name)
+    origin_choices = [(c.code, c.name) for c in columns] + [(questionnaire.NEW_TO_CODING, "I have not trained yet")]
+    origin = request.GET.get("origin", "").strip()
+    origin = origin.lower() if origin.lower() == questionnaire.NEW_TO_CODING else origin.upper()
+    origin_error, ranking, origin_name = "", [], ""
+    if "origin" in request.GET:
+        if origin in reference.countries or origin == questionnaire.NEW_TO_CODING:
+            rank_from = None if origin == questionnaire.NEW_TO_CODING else origin
+            ranking = rank_destinations(rank_from, reference)
+            origin_name = reference.countries[origin].name if rank_from else "no coding training"
+        else:
+            origin_error = "Select where you trained as a coder"
+    context = {
+        "page_title": ("Error: " if origin_error else "") + "Compare the five coding systems",
+        "columns": columns,
+        "rows": [
+            {"label": label, "cells": [_compare_cell(reference, c, key) for c in columns]}
+            for label, key in COMPARE_ROWS
+        ],
+        "origin_choices": origin_choices,
+        "origin": origin,
+        "origin_name": origin_name,
+        "origin_error": origin_error,
+        "error_summary": [{"id": "id_origin", "message": origin_error}] if origin_error else [],
+        "ranking": ranking,
+    }
+    # A bad ?origin= is a 400 for a plain request; htmx only swaps 2xx, so its users get the error with a 200.
+    status = 400 if origin_error and not _wants_partial(request) else 200
+    return _render(request, "advisor/compare.html", context, status=status)
+
+
+def _compare_cell(reference, country, key):
+    if key in ("profession", "governing_body"):
+        return getattr(country, key)
+    if key == "grouper":
+        return country.grouper
+    if key == "credential":
+        entry = reference.route(None, country.code)
+        if entry is None:
+            return ""
+        first = [rc for rc in entry.credentials if rc.step == min(r.step for r in entry.credentials)]
+        names = dict.fromkeys(
+            reference.credentials[rc.credential].name for rc in first if rc.credential in reference.credentials
+        )
+        return " or ".join(names)
+    codes = country.classifications.get(key, ())
+    return ", ".join(reference.classifications[code].name for code in codes if code in reference.classifications)
 
 
 # --- Small things -----------------------------------------------------------------------------------------------
