@@ -1,15 +1,172 @@
-"""The enquiry form, its confirmation page and the privacy page."""
+"""The enquiry form, its confirmation page and the privacy page.
 
-from django.http import Http404
+The plan parameters ride along in the query string (no personal data there): the form page shows the
+plan it is about and never asks again what the questionnaire answered. Contact details only ever
+travel in the POST body, and the confirmation URL carries an opaque reference.
+"""
+
+import logging
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from advisor import ratelimit
+from advisor.enquiry_forms import EnquiryForm
+from advisor.forms import PlanQueryForm
+from advisor.models import Enquiry
+from advisor.questionnaire import error_summary
+from pathways import rules
+from pathways.reference import load_reference
+
+log = logging.getLogger("advisor.enquiry")
+
+PERSONAL_FIELDS = ("name", "email", "phone", "best_time", "message", "extra_reference")
 
 
+def _is_partial(request) -> bool:
+    # A history restore must get the full page, or Back would show a fragment without layout.
+    return bool(request.htmx and not request.htmx.history_restore_request)
+
+
+def _render(request, template, context, status=200):
+    if _is_partial(request):
+        # htmx does not swap 4xx responses: a re-shown form must arrive as 200 to be seen.
+        return render(request, f"{template}#page", context, status=200)
+    return render(request, template, context, status=status)
+
+
+def _plan_context(request) -> tuple[dict, list]:
+    """(the plan this enquiry is about, errors in the plan parameters). No parameters at all is a
+    general enquiry, with no plan."""
+    if not any(request.GET.get(name) for name in ("origin", "destination")):
+        return {}, []
+    query = PlanQueryForm.from_request(request)
+    if not query.is_valid():
+        return {}, [{"field": name, "messages": messages} for name, messages in query.errors_as_dict().items()]
+    reference = load_reference()
+    try:
+        plan = rules.build_plan(query.profile, reference).as_dict()
+    except rules.PlanError as exc:
+        return {}, [{"field": "plan", "messages": [str(exc)]}]
+    params = query.canonical_query()
+    # The information pack on offer is the first credential the plan recommends the learner gets.
+    recommended = next((c for c in plan.get("credentials", []) if not c.get("held")), None)
+    return {
+        "plan": plan,
+        "plan_query": params,
+        "plan_url": reverse("advisor:plan") + "?" + params,
+        "reference_version": str(reference.version),
+        "recommended": recommended,
+    }, []
+
+
+@sensitive_variables("form")
+def _submit(request, form, plan_context) -> Enquiry:
+    now = timezone.now()
+    plan = plan_context.get("plan") or {}
+    fields = form.contact_details
+    enquiry, _ = Enquiry.objects.submit(
+        submission_id=form.cleaned_data["submission_id"],
+        spam_reason=form.spam_reason,
+        plan_params={"query": plan_context.get("plan_query", "")},
+        plan_snapshot=plan,
+        reference_version=plan_context.get("reference_version", ""),
+        origin_code=(plan.get("origin") or {}).get("code", "none" if plan else ""),
+        destination_code=(plan.get("destination") or {}).get("code", ""),
+        notice_version=settings.CURRENT_NOTICE_VERSION,
+        contact_consent_at=now,
+        marketing_consent_at=now if fields["marketing_opt_in"] else None,
+        ip_hash=ratelimit.client_key(request),
+        **fields,
+    )
+    return enquiry
+
+
+@sensitive_variables("form")
+@sensitive_post_parameters(*PERSONAL_FIELDS)
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def enquire(request):
-    raise Http404("Not built yet")
+    plan_context, plan_errors = _plan_context(request)
+    if plan_errors:
+        # The same answer as the plan page gives for a bad plan address.
+        return render(request, "400.html", {"errors": plan_errors}, status=400)
+    form_kwargs = {"info_pack_credential": plan_context.get("recommended")}
+    status = 200
+    rate_limited = False
+    if request.method == "POST":
+        form = EnquiryForm(request.POST, **form_kwargs)
+        if form.is_valid():
+            existing = Enquiry.objects.filter(submission_id=form.cleaned_data["submission_id"]).first()
+            if existing:
+                # A double click, a retry or Back-and-resubmit: the same enquiry, the same confirmation.
+                return redirect("advisor:enquiry-sent", reference=existing.reference, permanent=False)
+            if ratelimit.allow("enquiry", request):
+                enquiry = _submit(request, form, plan_context)
+                log.info(
+                    "enquiry received",
+                    extra={"enquiry_id": enquiry.pk, "reference": enquiry.reference, "spam": enquiry.is_spam},
+                )
+                response = redirect("advisor:enquiry-sent", reference=enquiry.reference)
+                response.status_code = 303
+                return response
+            log.warning("enquiry rate limit hit")
+            rate_limited, status = True, 429
+        if form.token_problem:
+            form.refresh_token()
+    else:
+        form = EnquiryForm(**form_kwargs)
+    context = {
+        **plan_context,
+        "form": form,
+        "error_summary": error_summary(form) if form.is_bound else [],
+        "rate_limited": rate_limited,
+        "retention_days": settings.ENQUIRY_RETENTION_DAYS,
+        "response_days": settings.ENQUIRY_RESPONSE_BUSINESS_DAYS,
+        "page_title": "Talk to a course adviser",
+    }
+    if form.is_bound and (form.errors or rate_limited):
+        context["page_title"] = "Error: " + context["page_title"]
+    template = "advisor/429.html" if rate_limited else "advisor/enquire.html"
+    response = _render(request, template, context, status=status)
+    if request.method == "POST":
+        # What the person typed is in this page: keep it out of every cache.
+        patch_cache_control(response, no_cache=True, no_store=True, must_revalidate=True, private=True)
+    else:
+        # The blank form holds no personal data. Letting the browser keep it means Back after sending
+        # shows the same form with the same submission id, which lands on the same enquiry.
+        patch_cache_control(response, private=True)
+    return response
 
 
+@require_GET
+@never_cache
+@vary_on_headers("HX-Request")
 def enquiry_sent(request, reference):
-    raise Http404("Not built yet")
+    enquiry = get_object_or_404(Enquiry, reference=reference.upper())
+    query = (enquiry.plan_params or {}).get("query", "")
+    context = {
+        "reference": enquiry.reference,
+        "plan_url": reverse("advisor:plan") + "?" + query if query else "",
+        "response_days": settings.ENQUIRY_RESPONSE_BUSINESS_DAYS,
+        "page_title": "Enquiry sent",
+    }
+    return _render(request, "advisor/enquiry_sent.html", context)
 
 
+@require_GET
 def privacy(request):
-    raise Http404("Not built yet")
+    context = {
+        "page_title": "Privacy",
+        "retention_days": settings.ENQUIRY_RETENTION_DAYS,
+        "spam_days": settings.ENQUIRY_SPAM_RETENTION_DAYS,
+        "notice_version": settings.CURRENT_NOTICE_VERSION,
+    }
+    return render(request, "advisor/privacy.html", context)

@@ -1,0 +1,254 @@
+"""Enquiries from learners, the advisers' notes on them, the notification outbox and the rate-limit counters.
+
+An enquiry is the source of truth: it is written in the same transaction as its outbox row, so a
+crash or a mail server that is down can delay the advisers' email but never lose the enquiry.
+"""
+
+import secrets
+import uuid
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+# No 0/O, 1/I/L or U: a reference read out over the phone cannot be misheard.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_LENGTH = 6
+
+
+def new_reference() -> str:
+    return "E-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+class ContactMethod(models.TextChoices):
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "Contacted"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    ENROLLED = "enrolled", "Enrolled"
+    CLOSED = "closed", "Closed"
+
+
+# The advisers' workflow. Closing is allowed from every open state (wrong number, duplicate,
+# not interested); enrolled and closed are final.
+TRANSITIONS = {
+    Status.NEW: {Status.CONTACTED, Status.CLOSED},
+    Status.CONTACTED: {Status.FOLLOW_UP, Status.ENROLLED, Status.CLOSED},
+    Status.FOLLOW_UP: {Status.CONTACTED, Status.ENROLLED, Status.CLOSED},
+    Status.ENROLLED: set(),
+    Status.CLOSED: set(),
+}
+FINISHED = (Status.ENROLLED, Status.CLOSED)
+# The order of the inbox: what needs someone first.
+STATUS_RANK = {Status.NEW: 0, Status.FOLLOW_UP: 1, Status.CONTACTED: 2, Status.ENROLLED: 3, Status.CLOSED: 4}
+
+
+class TransitionError(ValueError):
+    pass
+
+
+def add_business_days(start, days: int):
+    """`start` moved by `days` working days (Monday to Friday); negative days go back."""
+    current, step = start, (1 if days >= 0 else -1)
+    remaining = abs(days)
+    while remaining > 0:
+        current += timedelta(days=step)
+        if current.weekday() < 5:
+            remaining -= 1
+    return current
+
+
+class EnquiryManager(models.Manager):
+    def submit(self, *, submission_id, spam_reason: str = "", **fields) -> tuple["Enquiry", bool]:
+        """Save an enquiry and its notification in one transaction; (enquiry, created).
+
+        The unique submission id makes this idempotent: a double click, a retry or Back-and-resubmit
+        sends the same id and gets the enquiry the first request saved. The unique constraint, not a
+        "look then insert", decides, so it holds under concurrent requests too.
+        """
+        from advisor import notifications
+
+        if existing := self.filter(submission_id=submission_id).first():
+            return existing, False
+        now = timezone.now()
+        for _ in range(5):
+            try:
+                with transaction.atomic():
+                    enquiry = self.create(
+                        submission_id=submission_id,
+                        reference=new_reference(),
+                        created_at=now,
+                        is_spam=bool(spam_reason),
+                        spam_reason=spam_reason,
+                        **fields,
+                    )
+                    if not enquiry.is_spam:
+                        outbox = NotificationOutbox.objects.create(enquiry=enquiry, next_attempt_at=now)
+                        # Sending right after commit is only a shortcut; the outbox row is what makes it
+                        # durable (send_notifications picks up whatever this misses).
+                        transaction.on_commit(partial(notifications.deliver, outbox.pk))
+                return enquiry, True
+            except IntegrityError:
+                if existing := self.filter(submission_id=submission_id).first():
+                    return existing, False
+                # Otherwise the random reference collided: draw another one.
+        raise IntegrityError("Could not allocate a unique enquiry reference")
+
+
+class Enquiry(models.Model):
+    reference = models.CharField(max_length=12, unique=True, editable=False)
+    submission_id = models.UUIDField(unique=True, editable=False)
+    created_at = models.DateTimeField("received", default=timezone.now, db_index=True, editable=False)
+
+    # As submitted by the learner.
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +61412345678")
+    preferred_contact = models.CharField(max_length=10, choices=ContactMethod.choices)
+    best_time = models.CharField("best time to call", max_length=100, blank=True)
+    message = models.TextField(max_length=2000, blank=True)
+    info_pack = models.CharField(
+        "information pack requested", max_length=40, blank=True, help_text="Code of the credential, if requested."
+    )
+
+    # What the learner saw, frozen: later edits to the reference data never change it.
+    plan_params = models.JSONField("plan parameters", default=dict, blank=True)
+    plan_snapshot = models.JSONField(default=dict, blank=True)
+    reference_version = models.CharField("reference-data version", max_length=64, blank=True)
+    origin_code = models.CharField("origin", max_length=10, blank=True)
+    destination_code = models.CharField("destination", max_length=10, blank=True)
+
+    # Consent (APP 5 notice, contact consent, separate marketing opt-in).
+    notice_version = models.CharField("collection-notice version", max_length=20)
+    contact_consent_at = models.DateTimeField("consent to contact given")
+    marketing_opt_in = models.BooleanField(default=False)
+    marketing_consent_at = models.DateTimeField(null=True, blank=True)
+
+    # Abuse controls. Only a keyed hash of the IP is kept, never the address.
+    is_spam = models.BooleanField("spam", default=False, db_index=True)
+    spam_reason = models.CharField(max_length=40, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    # Handling by advisers.
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW, db_index=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="enquiries"
+    )
+    contacted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["ip_hash"])
+    objects = EnquiryManager()
+
+    class Meta:
+        verbose_name_plural = "enquiries"
+        ordering = ["-created_at"]
+        permissions = [
+            ("export_enquiry", "Can export enquiries to CSV"),
+            ("correct_enquiry", "Can correct the details a learner submitted"),
+            ("export_personal_data", "Can export everything held about one person"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=Status.values), name="enquiry_status_valid"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def due_by(self):
+        """When an adviser should have made contact: two business days after it arrived."""
+        days = getattr(settings, "ENQUIRY_RESPONSE_BUSINESS_DAYS", 2)
+        return add_business_days(timezone.localtime(self.created_at), days)
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == Status.NEW and not self.is_spam and timezone.now() > self.due_by
+
+    def can_transition(self, new_status) -> bool:
+        return new_status == self.status or new_status in TRANSITIONS[Status(self.status)]
+
+    def transition_to(self, new_status, *, now=None):
+        """Move along the workflow, recording when contact was made or the enquiry was finished."""
+        if not self.can_transition(new_status):
+            raise TransitionError(
+                f"An enquiry cannot go from {Status(self.status).label} to {Status(new_status).label}."
+            )
+        now = now or timezone.now()
+        if new_status == Status.CONTACTED and not self.contacted_at:
+            self.contacted_at = now
+        if new_status in FINISHED and not self.closed_at:
+            self.closed_at = now
+        self.status = new_status
+
+    def mark_not_spam(self):
+        """A false positive: out of quarantine, and the advisers hear about it like any other enquiry."""
+        self.is_spam = False
+        self.spam_reason = ""
+        self.save()
+        if not self.notifications.exists():
+            from advisor import notifications
+
+            outbox = NotificationOutbox.objects.create(enquiry=self, next_attempt_at=timezone.now())
+            transaction.on_commit(partial(notifications.deliver, outbox.pk))
+
+
+class EnquiryNote(models.Model):
+    enquiry = models.ForeignKey(Enquiry, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    text = models.TextField(max_length=4000)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"Note on {self.enquiry_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class NotificationOutbox(models.Model):
+    """One adviser notification to send. Rows stay until sent; failures back off and retry."""
+
+    enquiry = models.ForeignKey(Enquiry, on_delete=models.CASCADE, related_name="notifications")
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # Never personal data: the exception type and a code, nothing from the message.
+    last_error = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "notification"
+
+    def __str__(self):
+        return f"Notification {self.pk} for enquiry {self.enquiry_id}"
+
+
+class RateLimitBucket(models.Model):
+    """A fixed-window hit counter shared by every worker process (one row per key and window)."""
+
+    key = models.CharField(max_length=100)
+    window = models.BigIntegerField(help_text="Start of the window, in seconds since the epoch.")
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window"], name="ratelimit_key_window_unique")]
+
+    def __str__(self):
+        return f"{self.key} @ {self.window}: {self.hits}"
+
+
+def new_submission_id():
+    return uuid.uuid4()

@@ -5,6 +5,7 @@ and real secrets. The README lists every variable.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -50,6 +51,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "crispy_forms",
     "crispy_bootstrap5",
+    "axes",  # admin login throttling (enquiries)
+    "simple_history",  # who changed what on an enquiry
     "pathways",
     "advisor",
 ]
@@ -66,6 +69,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Records the logged-in user on enquiry history rows.
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first, so a locked-out username+IP is refused before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "advisor.urls"
@@ -256,3 +269,24 @@ LOGGING = {
         "advisor.request": {"level": "WARNING" if DEBUG else "INFO"},
     },
 }
+
+# Admin login throttling (django-axes). Keyed on username AND IP together, so one attacker
+# cannot lock every adviser out by guessing at their usernames from one address.
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_RETRY_AFTER_HEADER = True
+AXES_LOCKOUT_TEMPLATE = "advisor/admin_lockout.html"
+
+# Enquiries: privacy, abuse controls, notification retries.
+CURRENT_NOTICE_VERSION = "2026-11"  # bump whenever the collection notice wording changes
+ENQUIRY_RETENTION_DAYS = envint("ENQUIRY_RETENTION_DAYS", "365")  # finished enquiries, then anonymised
+ENQUIRY_SPAM_RETENTION_DAYS = envint("ENQUIRY_SPAM_RETENTION_DAYS", "30")  # quarantined spam, then deleted
+ENQUIRY_RESPONSE_BUSINESS_DAYS = envint("ENQUIRY_RESPONSE_BUSINESS_DAYS", "2")  # promised reply time
+ENQUIRY_MIN_SECONDS = envint("ENQUIRY_MIN_SECONDS", "3")  # faster than this is a bot: quarantined
+ENQUIRY_FORM_MAX_AGE = envint("ENQUIRY_FORM_MAX_AGE", str(24 * 3600))  # older forms ask to send again
+# Per client IP: (number of enquiries, window in seconds). Generous: mobile carriers share IPs.
+ENQUIRY_RATE_LIMITS = [(envint("ENQUIRY_RATE_LIMIT", "5"), 600), (envint("ENQUIRY_RATE_LIMIT_DAY", "20"), 86400)]
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "AU")  # numbers without +country code
+NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", "12")  # then the outbox row is given up (inbox still shows it)
