@@ -697,7 +697,9 @@ def _build_plan(profile: LearnerProfile, reference: Reference, *, with_ranking: 
                 "principal diagnosis and sequencing every additional diagnosis and procedure."
             )
             provenance = _derived("From where each country's classifications apply (country usage rows)")
-            other_gaps.append(PlanGap("setting-shift", f"Moving into {where} coding", "major", text, provenance))
+            other_gaps.append(
+                PlanGap("setting-shift", f"{where[:1].upper()}{where[1:]} coding", "major", text, provenance)
+            )
             warnings.append(PlanNote("setting-shift", text, provenance))
         elif origin_settings and not dest_settings and "inpatient" in missing:
             # The origin splits its coders by setting and the learner did not code admitted care;
@@ -709,7 +711,9 @@ def _build_plan(profile: LearnerProfile, reference: Reference, *, with_ranking: 
                 "record, choosing the principal diagnosis and sequencing every additional diagnosis and procedure."
             )
             provenance = _derived("From where each country's classifications apply (country usage rows)")
-            other_gaps.append(PlanGap("setting-shift", f"Learning {where} coding", "major", text, provenance))
+            other_gaps.append(
+                PlanGap("setting-shift", f"{where[:1].upper()}{where[1:]} coding", "major", text, provenance)
+            )
             warnings.append(PlanNote("setting-shift", text, provenance))
         if origin_shifted:
             where = _settings_phrase(reference, origin_settings)
