@@ -1,0 +1,71 @@
+"""The compare page: the five systems side by side, and destinations ranked from an origin."""
+
+import pytest
+
+from pathways.reference import load_reference
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture(autouse=True)
+def plain_http(settings):
+    # Production settings redirect to HTTPS and use the manifest storage (needs collectstatic); tests need neither.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def test_compare_shows_the_five_systems_side_by_side(client):
+    reference = load_reference()
+    response = client.get("/compare/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    for country in reference.countries.values():
+        assert f'<th scope="col">{country.name}</th>' in html
+        assert country.profession in html
+    for label in ["Diagnosis classification", "Procedure classification", "Grouper and funding", "Who maintains them"]:
+        assert f'<th scope="row">{label}</th>' in html
+    assert "OPCS-4" in html
+    assert "ICD-10-CA" in html
+    assert "public" in response["Cache-Control"]
+
+
+def test_compare_ranks_every_destination_from_an_origin_each_linking_to_its_plan(client):
+    html = client.get("/compare/?origin=au").content.decode()
+    assert "From Australia, easiest first" in html
+    order = [html.index(f'destination={code}"') for code in ("NZ", "GB", "US")]
+    assert order == sorted(order)
+    assert 'href="/plan/?origin=AU&amp;setting=both&amp;destination=NZ"' in html
+    assert "major gap" in html
+
+
+def test_compare_ranks_destinations_for_someone_new_to_coding(client):
+    html = client.get("/compare/?origin=none").content.decode()
+    assert 'href="/plan/?origin=none&amp;setting=both&amp;destination=AU"' in html
+
+
+def test_compare_with_an_unknown_origin_explains_the_problem(client):
+    response = client.get("/compare/?origin=zz")
+    assert response.status_code == 400
+    assert "Select where you trained as a coder" in response.content.decode()
+    htmx = client.get("/compare/?origin=zz", headers=HX)
+    assert htmx.status_code == 200
+    assert "There is a problem" in htmx.content.decode()
+
+
+def test_compare_serves_a_partial_to_htmx_and_the_full_page_otherwise(client):
+    partial = client.get("/compare/?origin=AU", headers=HX)
+    assert "<html" not in partial.content.decode()
+    assert "HX-Request" in partial["Vary"]
+    assert "<html" in client.get("/compare/?origin=AU").content.decode()
+    restore = client.get("/compare/?origin=AU", headers={**HX, "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.content.decode()
+
+
+def test_compare_renders_in_at_most_six_queries(client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(6):
+        assert client.get("/compare/?origin=US&q=1").status_code == 200
