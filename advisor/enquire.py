@@ -67,6 +67,13 @@ def _plan_context(request) -> tuple[dict, list]:
     }, []
 
 
+def _see_other(enquiry):
+    """303 to the confirmation (Post/Redirect/Get): reload and Back never send the form again."""
+    response = redirect("advisor:enquiry-sent", reference=enquiry.reference)
+    response.status_code = 303
+    return response
+
+
 @sensitive_variables("form")
 def _submit(request, form, plan_context) -> Enquiry:
     now = timezone.now()
@@ -107,16 +114,14 @@ def enquire(request):
             existing = Enquiry.objects.filter(submission_id=form.cleaned_data["submission_id"]).first()
             if existing:
                 # A double click, a retry or Back-and-resubmit: the same enquiry, the same confirmation.
-                return redirect("advisor:enquiry-sent", reference=existing.reference, permanent=False)
+                return _see_other(existing)
             if ratelimit.allow("enquiry", request):
                 enquiry = _submit(request, form, plan_context)
                 log.info(
                     "enquiry received",
                     extra={"enquiry_id": enquiry.pk, "reference": enquiry.reference, "spam": enquiry.is_spam},
                 )
-                response = redirect("advisor:enquiry-sent", reference=enquiry.reference)
-                response.status_code = 303
-                return response
+                return _see_other(enquiry)
             log.warning("enquiry rate limit hit")
             rate_limited, status = True, 429
         if form.token_problem:

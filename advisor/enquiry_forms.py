@@ -31,7 +31,10 @@ def read_token(token: str, submission_id) -> float:
     data = signing.loads(token, salt=TOKEN_SALT, max_age=settings.ENQUIRY_FORM_MAX_AGE)
     if data.get("sid") != str(submission_id):
         raise signing.BadSignature("token is for another form")
-    return time.time() - float(data["t"])
+    age = time.time() - float(data["t"])
+    if age > settings.ENQUIRY_FORM_MAX_AGE:
+        raise signing.SignatureExpired("form too old")
+    return age
 
 
 def normalise_phone(value: str, region: str | None = None) -> str:
@@ -52,18 +55,20 @@ def normalise_email(value: str) -> str:
 
 
 class EnquiryForm(forms.Form):
+    # Fields people must fill in are checked in clean_<field> rather than with required=True: crispy marks
+    # required fields with an asterisk, and GOV.UK (our UX reference) marks the optional ones instead.
     name = forms.CharField(
         label="Full name",
         max_length=200,
-        error_messages={"required": "Enter your full name"},
+        required=False,
         widget=forms.TextInput(attrs={"autocomplete": "name", "spellcheck": "false"}),
     )
     email = forms.EmailField(
         label="Email address",
         max_length=254,
+        required=False,
         help_text="We use it to reply to you, and for nothing else unless you ask for course news below.",
         error_messages={
-            "required": "Enter your email address",
             "invalid": "Enter an email address in the correct format, like name@example.com",
             "max_length": "Email address must be 254 characters or fewer",
         },
@@ -73,7 +78,7 @@ class EnquiryForm(forms.Form):
         label="How should an adviser contact you?",
         choices=ContactMethod.choices,
         widget=forms.RadioSelect,
-        error_messages={"required": "Select how an adviser should contact you"},
+        required=False,
     )
     phone = forms.CharField(
         label="Phone number (optional)",
@@ -100,7 +105,7 @@ class EnquiryForm(forms.Form):
     info_pack = forms.BooleanField(required=False)
     contact_consent = forms.BooleanField(
         label="I agree to be contacted about this enquiry",
-        error_messages={"required": "Agree to be contacted, or we cannot reply to your enquiry"},
+        required=False,
     )
     marketing_opt_in = forms.BooleanField(
         label="Also send me news about courses (optional; you can unsubscribe at any time)",
@@ -133,8 +138,23 @@ class EnquiryForm(forms.Form):
             self.initial.setdefault("submission_id", submission_id)
             self.initial.setdefault("form_token", make_token(submission_id))
 
+    def _required(self, name: str, message: str):
+        value = self.cleaned_data.get(name)
+        if value in (None, "", False) or (isinstance(value, str) and not value.strip()):
+            raise forms.ValidationError(message, code="required")
+        return value
+
+    def clean_name(self):
+        return self._required("name", "Enter your full name").strip()
+
     def clean_email(self):
-        return normalise_email(self.cleaned_data["email"])
+        return normalise_email(self._required("email", "Enter your email address"))
+
+    def clean_preferred_contact(self):
+        return self._required("preferred_contact", "Select how an adviser should contact you")
+
+    def clean_contact_consent(self):
+        return self._required("contact_consent", "Agree to be contacted, or we cannot reply to your enquiry")
 
     def clean_phone(self):
         raw = self.cleaned_data["phone"].strip()

@@ -1,0 +1,93 @@
+"""Shared helpers for the enquiry tests (not a test module itself)."""
+
+import time
+import uuid
+
+import pytest
+
+from advisor.enquiry_forms import make_token
+
+PLAN_QUERY = "origin=AU&credential=hlt50321&setting=inpatient&years=2&destination=GB"
+ENQUIRE_URL = f"/enquire/?{PLAN_QUERY}"
+
+# Distinctive values, so a test can look for them in logs, emails and pages.
+PERSONAL = {
+    "name": "Zebedee Quartermaine",
+    "email": "zebedee.q@example.org",
+    "phone": "0412 345 678",
+    "best_time": "Tuesdays after 4pm zz",
+    "message": "I trained at Wollongong and want Leeds zz",
+}
+PHONE_E164 = "+61412345678"
+
+
+@pytest.fixture
+def plain_http(settings):
+    # Production settings redirect to HTTPS and use the manifest storage (needs collectstatic); tests need neither.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.ADVISER_EMAILS = ["advisers@provider.example"]
+    settings.SITE_URL = "https://pathways.example"
+
+
+def form_data(age_seconds: float = 30, submission_id=None, **overrides) -> dict:
+    """A valid enquiry POST, as if the form had been open for `age_seconds`."""
+    submission_id = submission_id or uuid.uuid4()
+    data = {
+        **PERSONAL,
+        "preferred_contact": "phone",
+        "contact_consent": "on",
+        "submission_id": str(submission_id),
+        "form_token": make_token(submission_id, time.time() - age_seconds),
+        "extra_reference": "",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def subprocess_env(database_url: str) -> dict:
+    import os
+
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "HTTPS": "0",
+        "DEBUG": "0",
+        "EMAIL_URL": "locmem://",
+        "ENQUIRY_RATE_LIMIT": "1000",
+        "ENQUIRY_RATE_LIMIT_DAY": "1000",
+        "LOG_LEVEL": "WARNING",
+        "PLAIN_STATIC": "1",
+    }
+
+
+def run_manage(env: dict, *args: str, timeout: float = 120):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def sqlite_file_env(tmp_path_factory):
+    """A migrated SQLite file with the production options (WAL, IMMEDIATE transactions, busy timeout),
+    for tests that need several processes or connections on one real database file."""
+    path = tmp_path_factory.mktemp("sqlite") / "db.sqlite3"
+    env = subprocess_env(f"sqlite:///{path}")
+    run_manage(env, "migrate", "--no-input", "-v", "0")
+    return env
