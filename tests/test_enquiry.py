@@ -425,7 +425,7 @@ print(json.dumps({"results": results, "count": Enquiry.objects.filter(name="Race
 """
 
 
-def test_twenty_simultaneous_submissions_on_a_sqlite_file_in_wal_mode(sqlite_file_env):
+def test_twenty_simultaneous_submissions_on_a_sqlite_file_in_wal_mode(sqlite_file_env):  # noqa: F811
     """The default deployment: 10 threads send one form, 10 send their own, all at once, on one SQLite file."""
     from tests.enquiry_support import run_manage
 
