@@ -593,7 +593,9 @@ def _gap_for(
         if row is not None and (best is None or _GAP_RANK[row.level] < _GAP_RANK[best.level]):
             best = row
     if best is not None:
-        return best.level, best.from_classification, best.note, best.provenance
+        # A "new" row still says why (and where it comes from), but nothing known helps.
+        known_from = None if best.level == "new" else best.from_classification
+        return best.level, known_from, best.note, best.provenance
     note = f"Nothing you already code with maps onto {name}: learn it from scratch."
     return "new", None, note, _derived("No classification gap row links what you know to it")
 
@@ -764,8 +766,8 @@ def _build_plan(profile: LearnerProfile, reference: Reference, *, with_ranking: 
         warnings.append(
             PlanNote(
                 "held-credentials-do-not-replace",
-                f"{held_names} {'does' if len(foreign_held) == 1 else 'do'} not replace what employers in "
-                f"{destination.name} expect ({wanted}). Your skills carry over; the credential does not.",
+                f"{held_names} {'does' if len(foreign_held) == 1 else 'do'} not replace what employers "
+                f"there expect ({wanted}). Your skills carry over; the credential does not.",
                 _derived("The route's expected credentials do not include the ones you hold"),
             )
         )
@@ -915,8 +917,8 @@ def _credential_steps(
             steps.append(
                 PlanStep(
                     "employment",
-                    f"Get a coding job in {destination.name}",
-                    f"{names} is only open to people already employed as coders in {destination.name}. "
+                    "Get a coding job first",
+                    f"{names} is only open to people already employed as coders there ({destination.name}). "
                     "Time varies: no published figure.",
                     None,
                     needs_job[0].provenance,
@@ -926,7 +928,7 @@ def _credential_steps(
             warnings.append(
                 PlanNote(
                     f"requires-employment-{credential.code}",
-                    f"{credential.name} is only open once you are employed as a coder in {destination.name}: "
+                    f"{credential.name} is only open once you are employed as a coder there ({destination.name}): "
                     "you cannot take it before you arrive.",
                     reference.credentials[credential.code].provenance,
                 )
@@ -949,7 +951,7 @@ def _credential_detail(credential: PlanCredential) -> str:
     if credential.note:
         parts.append(credential.note)
     if credential.duration_note:
-        parts.append(f"Duration: {credential.duration_note}.")
+        parts.append(f"Duration: {credential.duration_note.rstrip('.')}.")
     return " ".join(parts)
 
 

@@ -83,9 +83,11 @@ def render_text(plan: dict) -> str:
     for number, step in enumerate(plan["steps"], 1):
         lines.append(_wrap(f"{number}. {step['title']} – {months_text(step['months'])}"))
         lines.append(_wrap(step["detail"], "     "))
-    total = months_text(plan["total_months"])
-    partial = " (only the steps with published figures)" if plan["total_is_partial"] else ""
-    lines += ["", f"Total: {total}{partial}"]
+    if plan["total_months"] is None:
+        lines += ["", "Total: time varies (no step has a published figure)"]
+    else:
+        partial = " (counting only the steps with published figures)" if plan["total_is_partial"] else ""
+        lines += ["", f"Total: {months_text(plan['total_months'])}{partial}"]
     if plan["warnings"]:
         lines += ["", "Warnings:"] + [_wrap(f"! {item['text']}") for item in plan["warnings"]]
     if plan["notes"]:
