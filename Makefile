@@ -80,6 +80,9 @@ serve: $(VENV)/.installed var/secret_key
 bench: $(VENV)/.installed-dev var/secret_key
 	$(PY) bench/run.py
 
+bench-rules: $(VENV)/.installed var
+	$(PY) bench/rules_bench.py
+
 audit: $(VENV)/.installed-dev var/secret_key
 	$(PY) audit/run.py
 

@@ -17,6 +17,7 @@ Reference) changes.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -93,6 +94,7 @@ class Provenance:
         }
 
 
+@functools.cache
 def _derived(detail: str) -> Provenance:
     """Provenance of something this module works out from other rows rather than reads."""
     return Provenance(kind="inferred", title="Worked out by Coding Pathways", detail=detail)
