@@ -15,17 +15,18 @@ from pathways.reference import load_reference
 # version + normalised query) makes the check a cheap 304.
 CACHE_CONTROL = "public, max-age=60"
 _RESPONSE_CACHE_LIMIT = 5_000
-# (reference version, normalised query) -> (etag, body); emptied when the version changes.
+# (reference version, normalised query) -> (etag, body), for the Reference they were built
+# from: emptied whenever load_reference() hands out a new one.
 _responses: dict[tuple[int, str], tuple[str, bytes]] = {}
-_responses_version: list[int] = [-1]
+_responses_owner: list[rules.Reference | None] = [None]
 
 
 def plan_body(form: PlanQueryForm) -> tuple[str, bytes]:
     """The ETag and JSON body of a valid query, built once per reference-data version."""
     reference = form.reference
-    if _responses_version[0] != reference.version:
+    if _responses_owner[0] is not reference:
         _responses.clear()
-        _responses_version[0] = reference.version
+        _responses_owner[0] = reference
     key = (reference.version, form.canonical_query())
     hit = _responses.get(key)
     if hit is None:
