@@ -792,8 +792,6 @@ def _build_plan(profile: LearnerProfile, reference: Reference, *, with_ranking: 
             target.append(PlanNote(note.code, note.text, note.provenance))
         if notes_route.local_conventions:
             notes.append(PlanNote("local-conventions", notes_route.local_conventions, notes_route.provenance))
-    if no_move and destination.keeping_current:
-        notes.append(PlanNote("keeping-current", destination.keeping_current, destination.provenance))
 
     total, partial = _month_sum([s.months for s in steps])
     if partial:
@@ -991,7 +989,7 @@ def _progression_steps(
         steps.append(
             PlanStep(
                 "keep-current",
-                f"Keep current in {destination.name}",
+                "Keep current",
                 destination.keeping_current + " Time varies: no published figure.",
                 None,
                 destination.provenance,
