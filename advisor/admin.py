@@ -208,13 +208,10 @@ class EnquiryAdmin(SimpleHistoryAdmin):
 
     # --- The list --------------------------------------------------------------------------------
 
-    def get_queryset(self, request):
-        rank = Case(*(When(status=s, then=Value(r)) for s, r in STATUS_RANK.items()), output_field=IntegerField())
-        return super().get_queryset(request).annotate(status_rank=rank)
-
     def get_ordering(self, request):
         # What needs someone first: new before follow-up before contacted, oldest first within each.
-        return ["status_rank", "created_at"]
+        rank = Case(*(When(status=s, then=Value(r)) for s, r in STATUS_RANK.items()), output_field=IntegerField())
+        return [rank.asc(), "created_at"]
 
     @admin.display(description="received", ordering="created_at")
     def received(self, obj):

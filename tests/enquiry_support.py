@@ -32,6 +32,8 @@ def plain_http(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.ADVISER_EMAILS = ["advisers@provider.example"]
     settings.SITE_URL = "https://pathways.example"
+    # Staff users are created in many tests: a fast hasher keeps them quick (never in production).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def form_data(age_seconds: float = 30, submission_id=None, **overrides) -> dict:
@@ -91,3 +93,44 @@ def sqlite_file_env(tmp_path_factory):
     env = subprocess_env(f"sqlite:///{path}")
     run_manage(env, "migrate", "--no-input", "-v", "0")
     return env
+
+
+def make_enquiry(**fields):
+    """An enquiry as the form would save it (no request involved)."""
+    from django.utils import timezone
+
+    from advisor.models import Enquiry
+
+    values = {
+        "name": "Ada Example",
+        "email": "ada@example.org",
+        "phone": "+61412000111",
+        "preferred_contact": "email",
+        "notice_version": "test",
+        "contact_consent_at": timezone.now(),
+        "plan_snapshot": {
+            "origin": {"code": "AU", "name": "Australia"},
+            "destination": {"code": "GB", "name": "United Kingdom"},
+            "difficulty": {"rank": 3, "label": "High"},
+            "total_months": [25, 37],
+            "credentials": [{"code": "nhs-ccsc", "name": "Clinical Coding Standards Course", "held": False}],
+            "steps": [{"title": "Learn OPCS-4"}],
+        },
+        "origin_code": "AU",
+        "destination_code": "GB",
+    }
+    values.update(fields)
+    spam_reason = values.pop("spam_reason", "")
+    enquiry, _ = Enquiry.objects.submit(submission_id=uuid.uuid4(), spam_reason=spam_reason, **values)
+    return enquiry
+
+
+def make_staff(username: str, group: str | None = None, superuser: bool = False):
+    from django.contrib.auth.models import Group, User
+
+    if superuser:
+        return User.objects.create_superuser(username, f"{username}@staff.example", "a-long-Password-1")
+    user = User.objects.create_user(username, f"{username}@staff.example", "a-long-Password-1", is_staff=True)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
