@@ -1,0 +1,117 @@
+"""Playwright against pytest-django's live_server, driving Debian's Chromium (never `playwright install`)."""
+
+import os
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.core.management import call_command
+from django.test.utils import override_settings
+from playwright.sync_api import Error, expect
+
+# live_server runs the app in a thread of this process; Playwright's sync API runs an event loop in it.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plain_http_settings():
+    # The live server speaks plain HTTP and serves unhashed static files; production settings would redirect to
+    # HTTPS, ask for secure __Host- cookies and hashed file names. The middleware reads some of these when the
+    # server starts, so an autouse session fixture sets them before live_server exists.
+    with override_settings(
+        SECURE_SSL_REDIRECT=False,
+        SECURE_HSTS_SECONDS=0,
+        SESSION_COOKIE_SECURE=False,
+        CSRF_COOKIE_SECURE=False,
+        SESSION_COOKIE_NAME="sessionid",
+        CSRF_COOKIE_NAME="csrftoken",
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    ):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def reference_data(transactional_db):
+    # live_server needs transactional tests, and each one ends by emptying every table: load the data again.
+    from pathways.models import Country
+
+    if not Country.objects.exists():
+        call_command("load_reference_data", verbosity=0)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def restore_reference_data(django_db_setup, django_db_blocker):
+    # Leave the database as tests/conftest.py made it, for the tests that run after these.
+    yield
+    with django_db_blocker.unblock():
+        call_command("load_reference_data", verbosity=0)
+
+
+@pytest.fixture
+def csp_violations():
+    """Console messages about the Content-Security-Policy, from every page watched with `watch(page)`."""
+    return []
+
+
+@pytest.fixture
+def watch(csp_violations):
+    def _watch(page):
+        def on_console(message):
+            if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+                csp_violations.append(message.text)
+
+        page.on("console", on_console)
+        return page
+
+    return _watch
+
+
+_axe = Axe()
+
+
+def assert_accessible(page, axe_page=None):
+    """axe-core finds no WCAG 2.2 A/AA violation on the page as it is now.
+
+    axe runs as JavaScript, so for a page in a context without JavaScript pass `axe_page` (a page with JavaScript):
+    the very same HTML is served to it at the same URL, with the site's real stylesheets, and checked there.
+    """
+    if axe_page is not None:
+        html, url = page.content(), page.url
+        axe_page.route(url, lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"))
+        axe_page.goto(url)
+        axe_page.unroute(url)
+        page = axe_page
+    # Let any htmx swap finish first (enhance.js sets aria-busy while a request is in flight).
+    expect(page.locator("#page[aria-busy]")).to_have_count(0)
+    options = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
+    try:
+        results = _axe.run(page, options=options)
+    except Error:
+        # The page was still settling (a swap replaced the document mid-run): run once more.
+        page.wait_for_load_state()
+        results = _axe.run(page, options=options)
+    violations = results.response["violations"]
+    assert not violations, f"{page.url}: " + "; ".join(
+        f"{v['id']} ({len(v['nodes'])}): {v['nodes'][0]['target']}" for v in violations
+    )
