@@ -100,9 +100,11 @@ def anonymise(enquiry: Enquiry, now=None) -> None:
 
 
 def delete(enquiry: Enquiry) -> None:
+    pk = enquiry.pk
     with transaction.atomic():
-        Enquiry.history.filter(id=enquiry.pk).delete()
         enquiry.delete()
+        # After the delete: simple-history records the deletion itself, with the details in it.
+        Enquiry.history.filter(id=pk).delete()
 
 
 def purge(now=None) -> dict:
