@@ -1,0 +1,274 @@
+"""Admin for content staff ("Content editors") over the reference data; advisers get it read-only.
+
+Every save or delete here, inlines and bulk deletes included, bumps ReferenceVersion so
+every worker rebuilds its cached reference data on its next request. After editing, run
+`manage.py export_reference_data` to write the change back to fixtures/.
+"""
+
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from pathways.models import (
+    Classification,
+    ClassificationGap,
+    Country,
+    CountryUsage,
+    Credential,
+    Organisation,
+    ReferenceVersion,
+    Route,
+    RouteCredential,
+    RouteNote,
+    Source,
+    TransferableSkill,
+)
+
+PROVENANCE_FIELDS = ["source_kind", "source", "source_detail", "last_checked"]
+SOURCE_FIELDSET = (
+    "Source",
+    {
+        "classes": ["collapse"],
+        "fields": PROVENANCE_FIELDS,
+        "description": "Where this fact comes from and when someone last checked it against that source.",
+    },
+)
+
+
+def _fieldsets(*groups):
+    """Fieldsets: the given (title, fields) groups, then the collapsible Source group."""
+    return [(title, {"fields": list(fields)}) for title, fields in groups] + [SOURCE_FIELDSET]
+
+
+class ReferenceAdmin(admin.ModelAdmin):
+    show_facets = admin.ShowFacets.ALWAYS
+    list_per_page = 100
+
+    # The admin saves the object, then its inlines (save_related), in one transaction: bump
+    # once at the end so the new version covers everything saved.
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        ReferenceVersion.bump()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        ReferenceVersion.bump()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        ReferenceVersion.bump()
+
+
+class ReferenceInline(admin.TabularInline):
+    extra = 0
+    show_change_link = True
+
+
+# Sources and organisations
+
+
+@admin.register(Source)
+class SourceAdmin(ReferenceAdmin):
+    list_display = ["code", "title", "kind", "publisher"]
+    list_filter = ["kind"]
+    search_fields = ["code", "title", "publisher", "url"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(ReferenceAdmin):
+    list_display = ["code", "name", "country", "source_kind", "last_checked"]
+    list_filter = ["country", "source_kind"]
+    search_fields = ["code", "name", "role"]
+    autocomplete_fields = ["source"]
+    fieldsets = _fieldsets((None, ["code", "name", "country", "role", "url"]))
+
+
+# Countries and what they code in
+
+
+class CountryUsageInline(ReferenceInline):
+    model = CountryUsage
+    fields = ["classification", "setting", "edition", "note", *PROVENANCE_FIELDS]
+    autocomplete_fields = ["classification", "source"]
+
+
+@admin.register(Country)
+class CountryAdmin(ReferenceAdmin):
+    list_display = ["code", "name", "profession", "grouper", "governing_body", "last_checked"]
+    list_select_related = ["governing_body"]
+    list_filter = ["source_kind"]
+    search_fields = ["code", "name", "profession", "grouper"]
+    autocomplete_fields = ["governing_body", "source"]
+    inlines = [CountryUsageInline]
+    fieldsets = _fieldsets(
+        (None, ["code", "name", "profession", "governing_body"]),
+        ("Funding", ["grouper", "funding_note"]),
+        ("The work", ["coding_scope", "keeping_current"]),
+    )
+
+
+@admin.register(Classification)
+class ClassificationAdmin(ReferenceAdmin):
+    list_display = ["code", "name", "kind", "edition", "publisher", "modifies"]
+    list_select_related = ["publisher", "modifies"]
+    list_filter = ["kind", "source_kind"]
+    search_fields = ["code", "name", "edition", "description"]
+    autocomplete_fields = ["publisher", "modifies", "source"]
+    fieldsets = _fieldsets((None, ["code", "name", "kind", "edition", "publisher", "modifies", "description"]))
+
+
+@admin.register(CountryUsage)
+class CountryUsageAdmin(ReferenceAdmin):
+    list_display = ["country", "classification", "setting", "edition"]
+    list_select_related = ["country", "classification"]
+    list_filter = ["country", "setting", "classification__kind"]
+    search_fields = ["country__code", "country__name", "classification__code", "classification__name"]
+    autocomplete_fields = ["country", "classification", "source"]
+    fieldsets = _fieldsets((None, ["country", "classification", "setting", "edition", "note"]))
+
+
+# Credentials
+
+
+@admin.register(Credential)
+class CredentialAdmin(ReferenceAdmin):
+    list_display = ["code", "name", "country", "awarded_by", "kind", "setting", "duration", "requires_employment"]
+    list_select_related = ["country", "awarded_by"]
+    list_filter = ["country", "kind", "setting", "requires_employment", "source_kind"]
+    search_fields = ["code", "name", "awarded_by__name", "summary"]
+    autocomplete_fields = ["country", "awarded_by", "classifications", "next_credential", "source"]
+    fieldsets = _fieldsets(
+        (None, ["code", "name", "country", "awarded_by", "kind", "setting", "classifications"]),
+        ("Duration (only where a source gives a figure)", ["months_min", "months_max", "duration_note"]),
+        ("For learners", ["summary", "prerequisites", "requires_employment"]),
+        ("Progression", ["next_credential", "progression_note"]),
+    )
+
+    @admin.display(description="Months")
+    def duration(self, credential):
+        if credential.months_min is None and credential.months_max is None:
+            return "varies"
+        if credential.months_min == credential.months_max or credential.months_max is None:
+            return f"{credential.months_min}"
+        return f"{credential.months_min or 0}–{credential.months_max}"
+
+
+# Routes
+
+
+class RouteCredentialInline(ReferenceInline):
+    model = RouteCredential
+    fields = ["setting", "step", "credential", "note", *PROVENANCE_FIELDS]
+    autocomplete_fields = ["credential", "source"]
+
+
+class RouteNoteInline(ReferenceInline):
+    model = RouteNote
+    fields = ["order", "code", "kind", "text", *PROVENANCE_FIELDS]
+    autocomplete_fields = ["source"]
+
+
+@admin.register(Route)
+class RouteAdmin(ReferenceAdmin):
+    list_display = ["__str__", "difficulty", "headline", "extra_gap_level", "last_checked"]
+    list_display_links = ["__str__"]
+    list_select_related = ["origin", "destination"]
+    list_filter = ["difficulty", "destination", "origin"]
+    search_fields = ["origin__code", "origin__name", "destination__code", "destination__name", "headline"]
+    autocomplete_fields = ["origin", "destination", "source"]
+    readonly_fields = ["reachable_gaps"]
+    inlines = [RouteCredentialInline, RouteNoteInline]
+    fieldsets = _fieldsets(
+        (None, ["origin", "destination", "difficulty", "headline", "summary"]),
+        ("At the destination", ["employer_expectation", "local_conventions"]),
+        ("A gap that is not one classification", ["extra_gap_level", "extra_gap_title", "extra_gap_note"]),
+        ("Classification gaps on this route", ["reachable_gaps"]),
+    )
+
+    @admin.display(description="Gaps from the origin's classifications to the destination's")
+    def reachable_gaps(self, route):
+        if route.pk is None:
+            return "Save the route to see its classification gaps."
+        if route.origin is None:
+            return "An entry route: someone new to coding learns the destination's classifications from scratch."
+        gaps = (
+            ClassificationGap.objects.filter(
+                from_classification__usages__country=route.origin,
+                to_classification__usages__country=route.destination,
+            )
+            .select_related("from_classification", "to_classification")
+            .order_by("from_classification__code", "to_classification__code")
+            .distinct()
+        )
+        if not gaps:
+            return "No classification gaps recorded between these two countries' classifications."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (gap.from_classification.code, gap.to_classification.code, gap.get_level_display(), gap.note)
+                for gap in gaps
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>From</th><th>To</th><th>Level</th><th>Note</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
+
+
+@admin.register(RouteCredential)
+class RouteCredentialAdmin(ReferenceAdmin):
+    list_display = ["route", "setting", "step", "credential"]
+    list_select_related = ["route__origin", "route__destination", "credential"]
+    list_filter = ["route__destination", "setting", "step"]
+    search_fields = ["credential__code", "credential__name", "route__origin__code", "route__destination__code"]
+    autocomplete_fields = ["route", "credential", "source"]
+    fieldsets = _fieldsets((None, ["route", "setting", "step", "credential", "note"]))
+
+
+@admin.register(RouteNote)
+class RouteNoteAdmin(ReferenceAdmin):
+    list_display = ["route", "code", "kind", "order"]
+    list_select_related = ["route__origin", "route__destination"]
+    list_filter = ["kind", "route__destination"]
+    search_fields = ["code", "text", "route__origin__code", "route__destination__code"]
+    autocomplete_fields = ["route", "source"]
+    fieldsets = _fieldsets((None, ["route", "code", "kind", "order", "text"]))
+
+
+# Gaps and skills
+
+
+@admin.register(ClassificationGap)
+class ClassificationGapAdmin(ReferenceAdmin):
+    list_display = ["from_classification", "to_classification", "level", "source_kind"]
+    list_select_related = ["from_classification", "to_classification"]
+    list_filter = ["level", "to_classification__kind", "source_kind"]
+    search_fields = ["from_classification__code", "to_classification__code", "note"]
+    autocomplete_fields = ["from_classification", "to_classification", "source"]
+    fieldsets = _fieldsets((None, ["from_classification", "to_classification", "level", "note"]))
+
+
+@admin.register(TransferableSkill)
+class TransferableSkillAdmin(ReferenceAdmin):
+    list_display = ["code", "text", "order"]
+    list_editable = ["order"]
+    search_fields = ["code", "text"]
+    autocomplete_fields = ["source"]
+    fieldsets = _fieldsets((None, ["code", "text", "order"]))
+
+
+@admin.register(ReferenceVersion)
+class ReferenceVersionAdmin(admin.ModelAdmin):
+    """Read-only: the loader and every admin change move it on."""
+
+    list_display = ["version", "changed_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

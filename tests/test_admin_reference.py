@@ -1,0 +1,240 @@
+"""Reference-data admin: what content editors and course advisers can do, validation, version bumps."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group, Permission, User
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from pathways.models import (
+    Country,
+    Credential,
+    ReferenceVersion,
+    Route,
+    RouteCredential,
+    RouteNote,
+)
+from tests.test_fixtures import sample_fixtures, write_fixtures
+
+pytestmark = pytest.mark.django_db
+
+REFERENCE_MODELS = [model for model in admin.site._registry if model._meta.app_label == "pathways"]
+EDITABLE_MODELS = [model for model in REFERENCE_MODELS if model is not ReferenceVersion]
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings):
+    # Production settings redirect to HTTPS and use the manifest storage (needs collectstatic); tests need neither.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _staff(username, group):
+    user = User.objects.create_user(username, f"{username}@example.org", "not-a-real-password-1", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def editor(client):
+    client.force_login(_staff("edith", "Content editors"))
+    return client
+
+
+@pytest.fixture
+def adviser(client):
+    client.force_login(_staff("adam", "Course advisers"))
+    return client
+
+
+@pytest.fixture
+def sample(db, tmp_path):
+    directory = write_fixtures(tmp_path / "fixtures", sample_fixtures())
+    call_command("load_reference_data", fixtures_dir=directory, verbosity=0)
+
+
+@pytest.fixture
+def reference_data(db, tmp_path):
+    """The real reference data the session loaded; the sample if fixtures/ is still empty."""
+    if not Country.objects.exists():
+        directory = write_fixtures(tmp_path / "fixtures", sample_fixtures())
+        call_command("load_reference_data", fixtures_dir=directory, verbosity=0)
+
+
+def _url(model, action, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{action}", args=args)
+
+
+def _form_data(response) -> dict:
+    """The change form with its inlines, as a browser would submit it untouched."""
+    data = {"_save": "Save"}
+
+    def add(form):
+        for name in form.fields:
+            bound = form[name]
+            value = bound.value()
+            if isinstance(value, bool):
+                if value:
+                    data[bound.html_name] = "on"
+            elif isinstance(value, list | tuple):
+                data[bound.html_name] = [str(getattr(item, "pk", item)) for item in value]
+            else:
+                data[bound.html_name] = "" if value is None else str(value)
+
+    add(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for key, value in formset.management_form.initial.items():
+            data[f"{formset.prefix}-{key}"] = value
+        for form in formset.forms:
+            add(form)
+    return data
+
+
+# Groups
+
+
+def test_content_editors_have_exactly_the_pathways_permissions():
+    permissions = set(Group.objects.get(name="Content editors").permissions.values_list("codename", flat=True))
+    expected = {
+        f"{action}_{model._meta.model_name}"
+        for model in EDITABLE_MODELS
+        for action in ("add", "change", "delete", "view")
+    } | {"view_referenceversion"}
+    assert permissions == expected
+
+
+def test_course_advisers_can_only_view_reference_data():
+    pathways = Permission.objects.filter(content_type__app_label="pathways")
+    granted = set(
+        Group.objects.get(name="Course advisers").permissions.filter(pk__in=pathways).values_list("codename", flat=True)
+    )
+    assert granted == {f"view_{model._meta.model_name}" for model in REFERENCE_MODELS}
+
+
+# Content editors
+
+
+@pytest.mark.parametrize("model", EDITABLE_MODELS, ids=lambda model: model.__name__)
+def test_a_content_editor_can_open_the_list_add_and_change_pages(reference_data, editor, model):
+    assert editor.get(_url(model, "changelist")).status_code == 200
+    assert editor.get(_url(model, "add")).status_code == 200
+    obj = model.objects.first()
+    response = editor.get(_url(model, "change", obj.pk))
+    assert response.status_code == 200
+    assert b'name="_save"' in response.content
+
+
+def test_a_content_editor_can_open_the_reference_version_read_only(editor):
+    ReferenceVersion.current()
+    assert editor.get(_url(ReferenceVersion, "changelist")).status_code == 200
+    assert editor.get(_url(ReferenceVersion, "add")).status_code == 403
+
+
+def test_saving_a_country_unchanged_works_and_bumps_the_version(sample, editor):
+    country = Country.objects.get(code="NZ")
+    url = _url(Country, "change", country.pk)
+    version = ReferenceVersion.current()
+    data = _form_data(editor.get(url))
+    data["name"] = "Aotearoa New Zealand"
+    response = editor.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Country.objects.get(code="NZ").name == "Aotearoa New Zealand"
+    assert Country.objects.get(code="NZ").usages.count() == 2  # the usages inline came back unchanged
+    assert ReferenceVersion.current() == version + 1
+
+
+def test_editing_a_route_credential_inline_saves_it_and_bumps_the_version(sample, editor):
+    route = Route.objects.get(origin__code="AU", destination__code="US")
+    url = _url(Route, "change", route.pk)
+    version = ReferenceVersion.current()
+    data = _form_data(editor.get(url))
+    data["credentials-0-note"] = "Most employers ask for it."
+    response = editor.post(url, data)
+    assert response.status_code == 302
+    assert RouteCredential.objects.get(route=route).note == "Most employers ask for it."
+    assert ReferenceVersion.current() == version + 1
+
+
+def test_the_route_page_shows_the_classification_gaps_reachable_from_it(sample, editor):
+    route = Route.objects.get(origin__code="AU", destination__code="US")
+    content = editor.get(_url(Route, "change", route.pk)).content.decode()
+    assert "<td>icd-10-am</td><td>icd-10-cm</td><td>Major</td>" in content
+    assert "<td>achi</td><td>cpt</td><td>New: learn from scratch</td>" in content
+
+
+def test_a_route_from_a_country_to_itself_is_refused_in_plain_words(sample, editor):
+    route = Route.objects.get(origin__code="AU", destination__code="US")
+    url = _url(Route, "change", route.pk)
+    data = _form_data(editor.get(url))
+    data["destination"] = str(route.origin_id)
+    response = editor.post(url, data)
+    assert response.status_code == 200
+    assert "A route cannot go from a country to itself." in response.content.decode()
+
+
+def test_minimum_months_above_maximum_is_refused_in_plain_words(sample, editor):
+    credential = Credential.objects.get(code="hlt50321")
+    url = _url(Credential, "change", credential.pk)
+    data = _form_data(editor.get(url))
+    data["months_min"], data["months_max"] = "24", "12"
+    response = editor.post(url, data)
+    assert response.status_code == 200
+    assert "Minimum months cannot exceed maximum months." in response.content.decode()
+
+
+def test_deleting_a_row_bumps_the_version(sample, editor):
+    note = RouteNote.objects.get()
+    version = ReferenceVersion.current()
+    response = editor.post(_url(RouteNote, "delete", note.pk), {"post": "yes"})
+    assert response.status_code == 302
+    assert not RouteNote.objects.exists()
+    assert ReferenceVersion.current() == version + 1
+
+
+def test_bulk_deleting_rows_bumps_the_version(sample, editor):
+    pks = list(RouteCredential.objects.values_list("pk", flat=True))
+    version = ReferenceVersion.current()
+    response = editor.post(
+        _url(RouteCredential, "changelist"),
+        {"action": "delete_selected", "_selected_action": pks, "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not RouteCredential.objects.exists()
+    assert ReferenceVersion.current() == version + 1
+
+
+@pytest.mark.parametrize("model", EDITABLE_MODELS, ids=lambda model: model.__name__)
+def test_a_changelist_uses_the_same_number_of_queries_for_1_or_100_rows(reference_data, editor, model, monkeypatch):
+    model_admin = admin.site._registry[model]
+    url = _url(model, "changelist")
+    editor.get(url)  # warm up the session and content types
+
+    def count(per_page):
+        monkeypatch.setattr(model_admin, "list_per_page", per_page)
+        with CaptureQueriesContext(connection) as queries:
+            assert editor.get(url).status_code == 200
+        return len(queries)
+
+    assert count(1) == count(100)
+
+
+# Course advisers
+
+
+@pytest.mark.parametrize("model", EDITABLE_MODELS, ids=lambda model: model.__name__)
+def test_a_course_adviser_can_view_but_not_change_add_or_delete(reference_data, adviser, model):
+    obj = model.objects.first()
+    assert adviser.get(_url(model, "changelist")).status_code == 200
+    change = adviser.get(_url(model, "change", obj.pk))
+    assert change.status_code == 200
+    assert b'name="_save"' not in change.content
+    assert adviser.post(_url(model, "change", obj.pk), {"_save": "Save"}).status_code == 403
+    assert adviser.get(_url(model, "add")).status_code == 403
+    assert adviser.get(_url(model, "delete", obj.pk)).status_code == 403
