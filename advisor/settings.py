@@ -61,6 +61,9 @@ MIDDLEWARE = [
     "advisor.logging.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages compressed on the fly (static files come pre-compressed from whitenoise, above).
+    # Django's GZip adds random padding against BREACH on pages that carry a CSRF token.
+    "django.middleware.gzip.GZipMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
