@@ -348,7 +348,9 @@ needs_server_database = pytest.mark.skipif(
 @needs_server_database
 @pytest.mark.django_db(transaction=True)
 def test_twenty_simultaneous_submissions_of_one_form_create_one_enquiry(settings):
-    """20 threads, each with its own database connection, post the same form at the same moment."""
+    """20 threads, each with its own database connection, post the same form at the same moment.
+
+    (A general enquiry, without a plan: transactional tests empty the database, reference data included.)"""
     settings.ENQUIRY_RATE_LIMITS = [(1000, 600)]
     data = form_data()
     barrier = threading.Barrier(20)
@@ -357,7 +359,7 @@ def test_twenty_simultaneous_submissions_of_one_form_create_one_enquiry(settings
     def post():
         try:
             barrier.wait()
-            response = Client().post(ENQUIRE_URL, data)
+            response = Client().post("/enquire/", data)
             results.append((response.status_code, response.get("Location")))
         finally:
             connection.close()
@@ -384,7 +386,7 @@ def test_twenty_simultaneous_different_enquiries_are_all_saved(settings):
         try:
             data = form_data()
             barrier.wait()
-            statuses.append(Client().post(ENQUIRE_URL, data).status_code)
+            statuses.append(Client().post("/enquire/", data).status_code)
         finally:
             connection.close()
 
@@ -437,3 +439,74 @@ def test_twenty_simultaneous_submissions_on_a_sqlite_file_in_wal_mode(sqlite_fil
     assert all(status == 303 for _, status, _ in report["results"])
     locations = {location for is_same, _, location in report["results"] if is_same}
     assert len(locations) == 1
+
+
+TWO_PROCESS_SCRIPT = """
+import json, time, uuid
+from django.test import Client
+from advisor.enquiry_forms import make_token
+start = %f
+time.sleep(max(0, start - time.time()))
+statuses = []
+for i in range(5):
+    sid = uuid.uuid4()
+    data = {"name": "Proc", "email": "proc@example.org", "preferred_contact": "email", "contact_consent": "on",
+            "submission_id": str(sid), "form_token": make_token(sid, time.time() - 30)}
+    statuses.append(Client(REMOTE_ADDR="192.0.2.77").post("/enquire/", data).status_code)
+print(json.dumps(statuses))
+"""
+
+
+def test_the_rate_limit_holds_across_two_server_processes(sqlite_file_env):  # noqa: F811
+    """Two separate Python processes (as two gunicorn workers would be) share one SQLite file: together they
+    may accept only the limit, 5 in 10 minutes, however their requests interleave. A per-process counter
+    (LocMem) would accept 10."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.enquiry_support import ROOT
+
+    env = {**sqlite_file_env, "ENQUIRY_RATE_LIMIT": "5"}
+    script = TWO_PROCESS_SCRIPT % (time.time() + 3)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "shell", "-c", script],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    statuses = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        statuses += json.loads(out.strip().splitlines()[-1])
+    assert sorted(statuses) == [303] * 5 + [429] * 5
+
+
+@needs_server_database
+@pytest.mark.django_db(transaction=True)
+def test_the_rate_limit_counter_is_exact_under_concurrent_connections():
+    """On PostgreSQL: 10 threads, each with its own connection, hit the same counter at once."""
+    from advisor import ratelimit
+
+    barrier = threading.Barrier(10)
+    allowed = []
+
+    def hit():
+        try:
+            barrier.wait()
+            allowed.append(ratelimit.hit("concurrent", limit=5, seconds=600))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hit) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(allowed) == [False] * 5 + [True] * 5
