@@ -1,0 +1,203 @@
+"""Production settings: check --deploy, security headers, cookies and logs without personal data."""
+
+import importlib.util
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.logging import JsonFormatter
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "pathways.example.org",
+}
+
+
+def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Run Python with the project's settings in a fresh process: settings read the environment once."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "HTTPS", "SECRET_KEY", "SECRET_KEY_FILE")}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "advisor.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def settings_under(monkeypatch, **env: str):
+    """Evaluate advisor/settings.py afresh under an environment, as a separate module: the
+    running Django settings are left alone."""
+    for name in ("DEBUG", "HTTPS", "BEHIND_TLS_PROXY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("settings_probe", ROOT / "advisor" / "settings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_check_deploy_passes_with_production_environment():
+    result = run_django(
+        "import sys; from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])",
+        **PRODUCTION,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_rejects_the_development_secret_key():
+    result = run_django(
+        "from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])",
+        DEBUG="0",
+        ALLOWED_HOSTS="pathways.example.org",
+    )
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr
+
+
+def test_production_defaults_to_https_with_host_prefixed_secure_cookies(monkeypatch):
+    s = settings_under(monkeypatch, **PRODUCTION)
+    assert s.DEBUG is False
+    assert s.SECURE_SSL_REDIRECT is True
+    assert s.SECURE_HSTS_SECONDS >= 31536000
+    assert s.SESSION_COOKIE_SECURE and s.CSRF_COOKIE_SECURE
+    assert s.SESSION_COOKIE_NAME == "__Host-sessionid"
+    assert s.CSRF_COOKIE_NAME == "__Host-csrftoken"
+    assert not hasattr(s, "SECURE_PROXY_SSL_HEADER")
+    assert s.STORAGES["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+def test_plain_http_loopback_turns_off_redirect_hsts_and_host_cookies(monkeypatch):
+    s = settings_under(monkeypatch, **PRODUCTION, HTTPS="0")
+    assert s.SECURE_SSL_REDIRECT is False
+    assert s.SECURE_HSTS_SECONDS == 0
+    assert not getattr(s, "SESSION_COOKIE_NAME", "sessionid").startswith("__Host-")
+    assert s.CSRF_COOKIE_SECURE is False
+
+
+def test_behind_a_tls_proxy_trusts_x_forwarded_proto(monkeypatch):
+    s = settings_under(monkeypatch, **PRODUCTION, BEHIND_TLS_PROXY="1")
+    assert s.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert s.SECURE_SSL_REDIRECT is True
+
+
+def test_development_keeps_plain_static_files_and_no_https(monkeypatch):
+    s = settings_under(monkeypatch, DEBUG="1")
+    assert s.HTTPS is False and s.SECURE_SSL_REDIRECT is False
+    assert s.STORAGES["staticfiles"]["BACKEND"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
+
+
+def test_production_cookies_are_host_prefixed_secure_and_httponly_for_the_session():
+    code = """
+import django; django.setup()
+from django.test import Client
+from django.test.utils import setup_test_environment
+setup_test_environment()
+response = Client().get("/admin/login/", secure=True, headers={"host": "pathways.example.org"})
+for name, morsel in response.cookies.items():
+    print(name, morsel["secure"], morsel["path"], morsel["domain"] or "-", morsel["samesite"])
+"""
+    result = run_django(code, **PRODUCTION, PLAIN_STATIC="1")
+    assert result.returncode == 0, result.stderr
+    assert "__Host-csrftoken True / - Lax" in result.stdout.splitlines()
+
+
+# Headers, in this process (test settings: DEBUG off, HTTPS on by default) ----------------------
+
+
+@pytest.fixture(autouse=True)
+def plain_static(settings):
+    # The manifest storage needs collectstatic; the headers under test do not depend on it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+PAGES = ["/", "/questions/origin/", "/compare/", "/privacy/", "/healthz", "/admin/login/", "/no-such-page/"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", PAGES)
+def test_every_response_carries_a_strict_content_security_policy(client, path):
+    response = client.get(path, secure=True)
+    policy = response.headers["Content-Security-Policy"]
+    directives = {d.split()[0]: d.split()[1:] for d in policy.split(";") if d.strip()}
+    for name in ("default-src", "script-src", "style-src", "form-action"):
+        assert directives[name] == ["'self'"], name
+    for name in ("object-src", "base-uri", "frame-ancestors"):
+        assert directives[name] == ["'none'"], name
+    assert "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", PAGES)
+def test_every_response_carries_the_security_headers(client, path, settings):
+    settings.SECURE_HSTS_SECONDS = 31536000
+    response = client.get(path, secure=True)
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+@pytest.mark.django_db
+def test_the_health_check_answers_plain_http_without_a_redirect(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/admin/login/").status_code == 301
+
+
+# Logs ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_request_log_records_method_path_status_and_duration_but_no_query_string(client, caplog, settings):
+    settings.SECURE_SSL_REDIRECT = False
+    with caplog.at_level(logging.INFO, logger="advisor.request"):
+        client.get("/enquire/?origin=AU&destination=GB&email=someone@example.com")
+    record = next(r for r in caplog.records if r.name == "advisor.request")
+    assert (record.method, record.path) == ("GET", "/enquire/")
+    assert isinstance(record.status, int) and record.duration_ms >= 0
+    line = JsonFormatter().format(record)
+    assert "someone@example.com" not in line
+    assert "origin=AU" not in line
+    assert json.loads(line)["path"] == "/enquire/"
+
+
+@pytest.mark.django_db
+def test_request_log_never_contains_what_a_form_posted(client, caplog, settings):
+    settings.SECURE_SSL_REDIRECT = False
+    with caplog.at_level(logging.DEBUG):
+        client.post("/enquire/", {"name": "Ada Example", "email": "ada@example.com", "phone": "0412 345 678"})
+    text = "\n".join(JsonFormatter().format(r) for r in caplog.records)
+    for value in ("Ada Example", "ada@example.com", "0412 345 678"):
+        assert value not in text
+
+
+def test_json_log_lines_mask_emails_and_phone_numbers_and_drop_objects():
+    record = logging.LogRecord("advisor", logging.WARNING, __file__, 1, "could not reach %s", ("jo@example.com",), None)
+    record.enquiry_id = 42
+    record.note = "call +61 412 345 678"
+    record.email = "jo@example.com"
+    record.request = object()
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "could not reach [email]"
+    assert entry["enquiry_id"] == 42
+    assert entry["note"] == "call [number]"
+    assert "email" not in entry and "request" not in entry
+    assert entry["time"].endswith("+00:00")
