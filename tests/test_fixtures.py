@@ -432,3 +432,17 @@ def test_the_real_fixtures_load_from_a_copy_twice_without_changes(db, tmp_path, 
     _load(copy)
     call_command("load_reference_data", fixtures_dir=copy)
     assert "0 created, 0 updated, 0 deleted" in capsys.readouterr().out
+
+
+def test_a_reference_that_is_not_a_natural_key_list_is_reported(sample_dir):
+    _corrupt(sample_dir, "countries.json", 0, governing_body="ihacpa")
+    message = _load_error(sample_dir)
+    assert (
+        'countries.json, entry 1 (AU): governing_body: expected a natural key list such as ["AU"], got "ihacpa".'
+        in (message)
+    )
+
+
+def test_a_nested_key_is_reported_not_a_traceback(sample_dir):
+    _corrupt(sample_dir, "route_notes.json", 0, route=[["AU"], "US"])
+    assert "route_notes.json, entry 1" in _load_error(sample_dir)

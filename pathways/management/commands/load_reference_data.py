@@ -173,7 +173,9 @@ class _Loader:
         self.index_by_key = {}
         for index, entry in enumerate(entries):
             if isinstance(entry, dict) and isinstance(entry.get("fields"), dict):
-                self.index_by_key.setdefault(self._raw_key(entry["fields"]), index)
+                key = self._raw_key(entry["fields"])
+                if all(part is None or isinstance(part, str | int) for part in key):
+                    self.index_by_key.setdefault(key, index)
         self.state = {}  # index -> "loading" | "done"
         self.entry_of_key = {}
         for index in range(len(entries)):
@@ -264,7 +266,7 @@ class _Loader:
         target_model = field.related_model
         what = target_model._meta.verbose_name
         prefix = "" if field.name == what else f"{field.name}: "
-        if not isinstance(value, list) or not value:
+        if not isinstance(value, list) or not value or not all(part is None or isinstance(part, str) for part in value):
             self._fail(index, f'{prefix}expected a natural key list such as ["AU"], got {json.dumps(value)}.')
         key = tuple(value)
         if target_model is self.model and key not in self.loaded[self.model] and key in self.index_by_key:
