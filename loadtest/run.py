@@ -1,0 +1,431 @@
+"""make loadtest: a bounded load-and-fault test of enquiries, on loopback only.
+
+1. Starts a throwaway PostgreSQL cluster, a local SMTP sink that refuses 20% of messages, and
+   `make serve` with 4 workers on that database (rate limits raised for this run only).
+2. 2,000 enquiries from 50 concurrent clients that behave like browsers: fetch the form (with its
+   hidden submission id and time-trap token), wait past the time-trap, fill it in, submit, follow
+   the redirect to the confirmation. 20% of them submit twice at once (a double click). A client
+   whose request fails (connection reset, 5xx) presses submit again, as a person would.
+3. Half-way through, one gunicorn worker is killed with SIGKILL.
+4. The server stops; `manage.py send_notifications` runs until the outbox is empty. Between
+   passes the harness moves retry times and leases to "now", standing in for the minutes of
+   back-off a real worker would wait.
+5. Reconciles what the clients were told with the database and what the SMTP sink accepted:
+   lost, duplicated, 5xx outside the kill window, undelivered notifications. All must be 0.
+
+Knobs: LOADTEST_ENQUIRIES (2000), LOADTEST_CLIENTS (50), LOADTEST_DOUBLE (0.2),
+LOADTEST_REFUSE (0.2), LOADTEST_WORKERS (4), LOADTEST_MIN_SECONDS (3, the time-trap).
+"""
+
+import asyncio
+import contextlib
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    PLAN_QUERY,
+    ROOT,
+    VENV_BIN,
+    fetch,
+    free_port,
+    machine,
+    markdown_table,
+    now,
+    post_form,
+    start,
+    stop,
+    text_table,
+    wait_http,
+)
+
+ENQUIRIES = int(os.environ.get("LOADTEST_ENQUIRIES", "2000"))
+CLIENTS = int(os.environ.get("LOADTEST_CLIENTS", "50"))
+DOUBLE = float(os.environ.get("LOADTEST_DOUBLE", "0.2"))
+REFUSE = float(os.environ.get("LOADTEST_REFUSE", "0.2"))
+WORKERS = os.environ.get("LOADTEST_WORKERS", "4")
+MIN_SECONDS = int(os.environ.get("LOADTEST_MIN_SECONDS", "3"))
+RETRIES = 4  # how many times a client presses submit again after a failed request
+WORK = ROOT / "var" / "loadtest"
+
+
+# A throwaway PostgreSQL ------------------------------------------------------------------------
+
+
+class Postgres:
+    def __init__(self):
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+        if not bins:
+            sys.exit("PostgreSQL is not installed (apt-get install -y postgresql)")
+        self.bin = bins[-1]
+        self.dir = Path(tempfile.mkdtemp(prefix="loadtest-pg-"))
+        self.port = free_port()
+        shutil.chown(self.dir, "postgres")
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *args: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True, stdout=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        self._as_postgres(str(self.bin / "initdb"), "-D", f"{self.dir}/data", "-A", "trust", "-U", "postgres")
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=100"
+        self._as_postgres(
+            str(self.bin / "pg_ctl"), "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-o", options, "-w", "start"
+        )
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._as_postgres(str(self.bin / "pg_ctl"), "-D", f"{self.dir}/data", "-m", "fast", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# An SMTP sink that refuses some messages ------------------------------------------------------------
+
+
+class SmtpSink:
+    """Just enough SMTP for Django's backend: accepts a message or refuses it after DATA with 554."""
+
+    def __init__(self, refuse: float):
+        self.refuse = refuse
+        self.port = free_port()
+        self.accepted: Counter = Counter()  # enquiry reference -> messages accepted
+        self.refused = 0
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, daemon=True).start()
+        if not self.ready.wait(10):
+            sys.exit("the SMTP sink did not start")
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._session, "127.0.0.1", self.port))
+        self.ready.set()
+        self.loop.run_forever()
+
+    async def _session(self, reader, writer) -> None:
+        def say(line: str):
+            writer.write(line.encode() + b"\r\n")
+
+        say("220 loadtest sink")
+        try:
+            while line := await reader.readline():
+                command = line.decode(errors="replace").strip().upper()
+                if command.startswith(("EHLO", "HELO")):
+                    say("250 loadtest")
+                elif command.startswith(("MAIL", "RCPT", "RSET", "NOOP")):
+                    say("250 OK")
+                elif command == "DATA":
+                    say("354 end with <CRLF>.<CRLF>")
+                    await writer.drain()
+                    lines = []
+                    while (chunk := await reader.readline()) not in (b".\r\n", b".\n", b""):
+                        lines.append(chunk)
+                    message = b"".join(lines).decode(errors="replace")
+                    if random.random() < self.refuse:
+                        self.refused += 1
+                        say("554 5.7.1 refused by the load test")
+                    else:
+                        found = re.search(r"^X-Enquiry-Reference:\s*(\S+)", message, re.M | re.I)
+                        self.accepted[found.group(1) if found else "?"] += 1
+                        say("250 queued")
+                elif command == "QUIT":
+                    say("221 bye")
+                    await writer.drain()
+                    break
+                else:
+                    say("502 not implemented")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+
+# Browser-like clients ------------------------------------------------------------------------------
+
+
+class Log:
+    """Every request's start, end and outcome, shared by the client threads."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests: list[tuple[float, float, str, str]] = []  # (start, end, what, outcome)
+        self.done = 0
+
+    def add(self, started: float, what: str, outcome: str) -> None:
+        with self.lock:
+            self.requests.append((started, time.monotonic(), what, outcome))
+
+
+def request(log: Log, what: str, url: str, method="GET", data=None, cookies=None):
+    started = time.monotonic()
+    try:
+        response = fetch(url, method, data=data, cookies=cookies, timeout=60)
+    except OSError as error:  # reset, refused, timeout: what a killed worker looks like
+        log.add(started, what, f"error {type(error).__name__}")
+        return None
+    log.add(started, what, str(response.status))
+    return response
+
+
+def fill(form: dict, n: int) -> list[tuple[str, str]]:
+    """Hidden inputs as served (submission id, time-trap token, CSRF token); contact details typed in;
+    the consent box ticked; the honeypot left empty as a person would."""
+    typed = {"name": f"Load Test {n}", "email": f"loadtest-{n}@example.org", "phone": "0412 345 678"}
+    data, seen = [], set()
+    for field in form["fields"]:
+        name, kind = field["name"], field.get("type", "text").lower()
+        if name in seen:
+            continue
+        if kind == "hidden":
+            data.append((name, field.get("value", "")))
+        elif name in typed:
+            data.append((name, typed[name]))
+        elif kind == "radio":
+            data.append((name, "email" if name == "preferred_contact" else field.get("value", "")))
+            seen.add(name)
+        elif kind == "checkbox" and "consent" in name:
+            data.append((name, field.get("value", "on")))
+    return data
+
+
+def submit(log: Log, base: str, action: str, data, cookies) -> str | None:
+    """POST the form until it gives a 303 (as a person retries), then follow it; the reference or None."""
+    for attempt in range(RETRIES + 1):
+        response = request(log, "POST enquiry", base + action, "POST", data, cookies)
+        if response is not None and response.status == 303:
+            location = response.header("Location")
+            request(log, "GET confirmation", urljoin(base, location), cookies=cookies)
+            found = re.search(r"/enquire/sent/([^/]+)/", location)
+            return found.group(1) if found else location
+        time.sleep(0.3 * (attempt + 1))
+    return None
+
+
+def client(log: Log, base: str, n: int, double: bool) -> dict:
+    """One person: open the form, take a few seconds, send it (twice at once for a double click)."""
+    outcome = {"n": n, "email": f"loadtest-{n}@example.org", "double": double, "refs": [], "submission_id": None}
+    path = f"/enquire/?{PLAN_QUERY}"
+    page = None
+    for attempt in range(RETRIES + 1):
+        page = request(log, "GET form", base + path)
+        if page is not None and page.status == 200:
+            break
+        time.sleep(0.3 * (attempt + 1))
+    if page is None or page.status != 200 or (form := post_form(page.text)) is None:
+        outcome["problem"] = "could not load the form"
+        return outcome
+    cookies = page.cookies()
+    data = fill(form, n)
+    outcome["submission_id"] = dict(data).get("submission_id")
+    action = urlsplit(urljoin(base + path, form["action"] or path))
+    action = action.path + (f"?{action.query}" if action.query else "")
+    time.sleep(MIN_SECONDS + random.uniform(0.2, 1.0))
+    if double:
+        with ThreadPoolExecutor(2) as pair:
+            outcome["refs"] = list(pair.map(lambda _: submit(log, base, action, data, cookies), range(2)))
+    else:
+        outcome["refs"] = [submit(log, base, action, data, cookies)]
+    with log.lock:
+        log.done += 1
+    return outcome
+
+
+def gunicorn_workers(pidfile: Path) -> list[int]:
+    master = int(pidfile.read_text().strip())
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == master:
+                children.append(int(stat.parent.name))
+    return sorted(children)
+
+
+# Main ------------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    pg, sink = Postgres(), SmtpSink(REFUSE)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    pidfile = WORK / "gunicorn.pid"
+    env = {
+        "VAR_DIR": str(WORK),
+        "DATABASE_URL": pg.url,
+        "WORKERS": WORKERS,
+        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+        "ADVISER_EMAILS": "advisers@example.org",
+        "ENQUIRY_MIN_SECONDS": str(MIN_SECONDS),
+        # Every client comes from 127.0.0.1: the per-address limits are raised for this run only.
+        "ENQUIRY_RATE_LIMIT": "1000000",
+        "ENQUIRY_RATE_LIMIT_DAY": "1000000",
+        "LOG_LEVEL": "WARNING",
+        "GUNICORN_CMD_ARGS": f"--pid {pidfile}",
+    }
+    print(f"== PostgreSQL on port {pg.port}, SMTP sink on {sink.port} (refuses {REFUSE:.0%})", flush=True)
+    pg.start()
+    sink.start()
+    server = None
+    log = Log()
+    try:
+        print(f"== make serve with {WORKERS} workers on {base}", flush=True)
+        server = start(["make", "--no-print-directory", "serve", f"PORT={port}"], env, WORK / "serve.log")
+        wait_http(base, "/healthz", server)
+        check = fetch(f"{base}/enquire/?{PLAN_QUERY}")
+        if check.status != 200 or post_form(check.text) is None:
+            print(f"the enquiry form is not available (HTTP {check.status}); nothing to test")
+            return 1
+        doubles = set(random.sample(range(ENQUIRIES), int(ENQUIRIES * DOUBLE)))
+        print(f"== {ENQUIRIES} enquiries from {CLIENTS} clients, {len(doubles)} of them sent twice at once", flush=True)
+        killed = {}
+
+        def killer():
+            while log.done < ENQUIRIES // 2:
+                time.sleep(0.05)
+            workers = gunicorn_workers(pidfile)
+            victim = random.choice(workers)
+            killed["at"] = time.monotonic()
+            os.kill(victim, signal.SIGKILL)
+            killed["pid"] = victim
+            print(f"   killed worker {victim} with SIGKILL after {log.done} enquiries", flush=True)
+
+        threading.Thread(target=killer, daemon=True).start()
+        started = time.monotonic()
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            outcomes = list(pool.map(lambda n: client(log, base, n, n in doubles), range(ENQUIRIES)))
+        elapsed = time.monotonic() - started
+        print(f"   done in {elapsed:.0f} s", flush=True)
+    finally:
+        if server is not None:
+            stop(server)
+    try:
+        print("== draining the outbox with send_notifications", flush=True)
+        passes = drain(env)
+        result = reconcile(env, outcomes, log, killed, sink, passes, elapsed)
+    finally:
+        pg.stop()
+    return result
+
+
+def manage(env: dict, *args: str) -> str:
+    full = {**os.environ, **env, "DEBUG": "0", "HTTPS": "0", "SECRET_KEY_FILE": str(ROOT / "var" / "secret_key")}
+    return subprocess.run(
+        [str(VENV_BIN / "python"), "manage.py", *args], cwd=ROOT, env=full, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def drain(env: dict, max_passes: int = 20) -> int:
+    """send_notifications until nothing is pending; returns the number of passes."""
+    fast_forward = (
+        "from django.utils import timezone; from advisor.models import NotificationOutbox as O; "
+        "print(O.objects.filter(sent_at__isnull=True, gave_up_at__isnull=True)"
+        ".update(next_attempt_at=timezone.now(), claimed_until=None))"
+    )
+    for n in range(1, max_passes + 1):
+        pending = int(manage(env, "shell", "-c", fast_forward).strip().splitlines()[-1])
+        if pending == 0:
+            return n - 1
+        out = manage(env, "send_notifications", "--batch", "5000").strip()
+        print(f"   pass {n}: {pending} pending; {out}", flush=True)
+    return max_passes
+
+
+def reconcile(env, outcomes, log: Log, killed: dict, sink: SmtpSink, passes: int, elapsed: float) -> int:
+    os.environ.update({**env, "DEBUG": "0", "HTTPS": "0", "SECRET_KEY_FILE": str(ROOT / "var" / "secret_key")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advisor.settings")
+    import django
+
+    django.setup()
+    from advisor.models import Enquiry, NotificationOutbox
+
+    rows = list(Enquiry.objects.filter(email__startswith="loadtest-").values("email", "submission_id", "reference"))
+    by_email = Counter(r["email"] for r in rows)
+    by_submission = {str(r["submission_id"]): r for r in rows}
+    lost = [o for o in outcomes if o["submission_id"] not in by_submission]
+    told_but_missing = [o for o in outcomes if any(o["refs"]) and o["submission_id"] not in by_submission]
+    duplicated = sum(count - 1 for count in by_email.values() if count > 1)
+    mismatched = [
+        o
+        for o in outcomes
+        if o["submission_id"] in by_submission
+        and any(ref and ref != by_submission[o["submission_id"]]["reference"] for ref in o["refs"])
+    ]
+    kill_at = killed.get("at")
+
+    def in_kill_window(started, ended):
+        # In flight on the killed worker, or queued behind it while the master replaced it.
+        return kill_at is not None and started <= kill_at + 1.0 and ended >= kill_at - 0.1
+
+    failures = [r for r in log.requests if not r[3][0].isdigit() or r[3].startswith("5")]
+    outside = [r for r in failures if not in_kill_window(r[0], r[1])]
+    inside = len(failures) - len(outside)
+    spam = Enquiry.objects.filter(email__startswith="loadtest-", is_spam=True).count()
+    pending = NotificationOutbox.objects.filter(enquiry__email__startswith="loadtest-", sent_at__isnull=True).count()
+    no_outbox = Enquiry.objects.filter(email__startswith="loadtest-", is_spam=False, notifications__isnull=True).count()
+    references = {r["reference"] for r in rows}
+    never_mailed = len(references - set(sink.accepted))
+    undelivered = pending + no_outbox + never_mailed
+    statuses = Counter(r[3] for r in log.requests)
+    posts = sorted(r[1] - r[0] for r in log.requests if r[2] == "POST enquiry")
+
+    header = ["check", "count", "target", "result"]
+    rows_out = [
+        ["lost (no enquiry in the database)", len(lost), 0],
+        ["  of which the client was shown a confirmation", len(told_but_missing), 0],
+        ["duplicated (more than one enquiry for one person)", duplicated, 0],
+        ["double submits answered with another reference", len(mismatched), 0],
+        ["5xx or connection errors outside the kill window", len(outside), 0],
+        ["undelivered notifications", undelivered, 0],
+        ["quarantined as spam", spam, 0],
+    ]
+    rows_out = [[*r, "PASS" if r[1] == r[2] else "FAIL"] for r in rows_out]
+    failed = sum(r[-1] == "FAIL" for r in rows_out)
+    facts = [
+        f"{len(outcomes)} people, {sum(o['double'] for o in outcomes)} double submits, {CLIENTS} at a time, "
+        f"{elapsed:.0f} s; {len(rows)} enquiries in the database",
+        f"requests by outcome: {dict(sorted(statuses.items()))}",
+        f"enquiry POST latency: p50 {percentile(posts, 50):.0f} ms, p99 {percentile(posts, 99):.0f} ms",
+        f"worker {killed.get('pid', '?')} killed with SIGKILL half-way; "
+        f"{inside} failed requests inside the kill window (retried by the client)",
+        f"SMTP sink: {sum(sink.accepted.values())} accepted, {sink.refused} refused; "
+        f"send_notifications passes to drain: {passes}",
+    ]
+    print()
+    print(text_table(header, rows_out))
+    print("\n".join(facts))
+    (ROOT / "loadtest" / "RESULTS.md").write_text(
+        f"# Load-and-fault test results\n\nMeasured {now()} on {machine()}; written by `make loadtest`.\n\n"
+        f"`make serve` with {WORKERS} gunicorn workers on a throwaway PostgreSQL; SMTP sink refusing {REFUSE:.0%}; "
+        f"time-trap {MIN_SECONDS:g} s.\n\n{markdown_table(header, rows_out)}\n\n"
+        + "\n".join(f"- {fact}" for fact in facts)
+        + "\n"
+    )
+    return 1 if failed else 0
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    return values[min(len(values) - 1, int(len(values) * pct / 100))] * 1000
+
+
+if __name__ == "__main__":
+    sys.exit(main())
