@@ -65,9 +65,7 @@ class NoteKind(models.TextChoices):
 
 
 def _choices_constraint(field: str, choices: type[models.Choices], model: str) -> models.CheckConstraint:
-    return models.CheckConstraint(
-        condition=Q(**{f"{field}__in": choices.values}), name=f"{model}_{field}_valid"
-    )
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=f"{model}_{field}_valid")
 
 
 class CodeManager(models.Manager):
@@ -104,7 +102,11 @@ class Provenance(models.Model):
 
     source_kind = models.CharField(max_length=20, choices=SourceKind.choices, default=SourceKind.INFERRED)
     source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="The document the fact comes from (leave empty for pure inference).",
     )
     source_detail = models.CharField(
@@ -170,7 +172,11 @@ class Classification(Provenance):
     edition = models.CharField(max_length=200, blank=True)
     publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="classifications")
     modifies = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="modifications",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="modifications",
         help_text="The family it modifies, e.g. ICD-10-AM modifies ICD-10.",
     )
     description = models.TextField(blank=True)
@@ -238,7 +244,11 @@ class Credential(Provenance):
         default=False, help_text="Only open to people already employed as coders in that country."
     )
     next_credential = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="previous_credentials",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="previous_credentials",
         help_text="The usual next step for someone who holds this one.",
     )
     progression_note = models.TextField(blank=True, help_text="How a holder progresses, e.g. apprentice to full.")
@@ -280,7 +290,11 @@ class Route(Provenance):
     """Moving from one country to another; origin empty is the entry route for someone new to coding."""
 
     origin = models.ForeignKey(
-        Country, null=True, blank=True, on_delete=models.CASCADE, related_name="routes_out",
+        Country,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="routes_out",
         help_text="Empty for someone not trained yet.",
     )
     destination = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="routes_in")
