@@ -293,3 +293,5 @@ ENQUIRY_FORM_MAX_AGE = envint("ENQUIRY_FORM_MAX_AGE", str(24 * 3600))  # older f
 ENQUIRY_RATE_LIMITS = [(envint("ENQUIRY_RATE_LIMIT", "5"), 600), (envint("ENQUIRY_RATE_LIMIT_DAY", "20"), 86400)]
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "AU")  # numbers without +country code
 NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", "12")  # then the outbox row is given up (inbox still shows it)
+# Enquiry history is for audit: reverting from it would bypass the read-only submitted fields.
+SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -297,3 +297,21 @@ def test_the_login_throttle_locks_one_username_from_one_address_only(client, set
         "/admin/login/", {"username": "target", "password": "a-long-Password-1"}, REMOTE_ADDR="198.51.100.20"
     )
     assert ok.status_code == 302
+
+
+def test_opening_an_enquiry_is_logged_with_ids_only(client, adviser, caplog):
+    enquiry = make_enquiry()
+    caplog.set_level("INFO", logger="advisor.access")
+    client.get(change_url(enquiry))
+    [record] = [r for r in caplog.records if r.name == "advisor.access"]
+    assert record.enquiry_id == enquiry.pk and record.user_id == adviser.pk
+    assert enquiry.email not in caplog.text and enquiry.name not in caplog.text
+
+
+def test_history_cannot_be_used_to_revert_submitted_fields(client, adviser):
+    enquiry = make_enquiry()
+    history_id = enquiry.history.latest().history_id
+    url = f"/admin/advisor/enquiry/{enquiry.pk}/history/{history_id}/"
+    client.post(url, change_form(enquiry, name="Reverted", email="reverted@example.org"))
+    enquiry.refresh_from_db()
+    assert enquiry.name == "Ada Example" and enquiry.email == "ada@example.org"

@@ -11,7 +11,14 @@ from django.utils import timezone
 
 from advisor import notifications
 from advisor.models import Enquiry, NotificationOutbox
-from tests.enquiry_support import ENQUIRE_URL, PERSONAL, PHONE_E164, form_data, plain_http  # noqa: F401
+from tests.enquiry_support import (  # noqa: F401 (fixtures)
+    ENQUIRE_URL,
+    PERSONAL,
+    PHONE_E164,
+    form_data,
+    plain_http,
+    sqlite_file_env,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_http")]
 
@@ -149,3 +156,49 @@ def test_no_configured_adviser_address_keeps_the_notification_pending(client, se
     notifications.send_due()
     outbox = NotificationOutbox.objects.get()
     assert outbox.sent_at is None and outbox.attempts == 1
+
+
+SEED_SCRIPT = """
+import uuid
+from django.utils import timezone
+from advisor.models import Enquiry, NotificationOutbox
+enquiry = Enquiry.objects.create(submission_id=uuid.uuid4(), reference="E-" + uuid.uuid4().hex[:6].upper(),
+    name="Loop", email="loop@example.org", preferred_contact="email", notice_version="test",
+    contact_consent_at=timezone.now())
+NotificationOutbox.objects.create(enquiry=enquiry)
+print(enquiry.pk)
+"""
+SENT_SCRIPT = "from advisor.models import NotificationOutbox as O; print(O.objects.filter(enquiry_id=%s)[0].sent_at)"
+
+
+def test_send_notifications_loop_runs_as_a_worker_and_stops_cleanly_on_sigterm(sqlite_file_env):  # noqa: F811
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.enquiry_support import ROOT, run_manage
+
+    env = {**sqlite_file_env, "ADVISER_EMAILS": "advisers@provider.example"}
+    worker = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "send_notifications", "--loop", "--sleep", "0.2"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # An outbox row whose after-commit send never happened (as after a crash): only the worker can send it.
+        enquiry_id = run_manage(env, "shell", "-c", SEED_SCRIPT).stdout.strip().splitlines()[-1]
+        deadline = time.time() + 30
+        sent_at = "None"
+        while time.time() < deadline and sent_at == "None":
+            time.sleep(0.5)
+            sent_at = run_manage(env, "shell", "-c", SENT_SCRIPT % enquiry_id).stdout.strip().splitlines()[-1]
+        assert sent_at != "None"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    assert worker.returncode == 0, err
+    assert "sent 1, failed 0" in out
