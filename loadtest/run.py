@@ -257,6 +257,24 @@ def gunicorn_workers(pidfile: Path) -> list[int]:
     return sorted(children)
 
 
+def cpu_ticks(pid: int) -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    return 0
+
+
+def busy_worker(workers: list[int], tries: int = 200) -> tuple[int, bool]:
+    """A worker caught using CPU (so, most likely, mid-request), or any worker after a few seconds."""
+    for _ in range(tries):
+        before = {pid: cpu_ticks(pid) for pid in workers}
+        time.sleep(0.01)
+        busy = [pid for pid in workers if cpu_ticks(pid) > before[pid]]
+        if busy:
+            return random.choice(busy), True
+    return random.choice(workers), False
+
+
 # Main ------------------------------------------------------------------------------------------------
 
 
@@ -300,12 +318,13 @@ def main() -> int:
         def killer():
             while log.done < ENQUIRIES // 2:
                 time.sleep(0.05)
-            workers = gunicorn_workers(pidfile)
-            victim = random.choice(workers)
+            victim, busy = busy_worker(gunicorn_workers(pidfile))
+            killed["busy"] = busy
             killed["at"] = time.monotonic()
             os.kill(victim, signal.SIGKILL)
             killed["pid"] = victim
-            print(f"   killed worker {victim} with SIGKILL after {log.done} enquiries", flush=True)
+            state = "mid-request" if busy else "idle"
+            print(f"   killed worker {victim} ({state}) with SIGKILL after {log.done} enquiries", flush=True)
 
         threading.Thread(target=killer, daemon=True).start()
         started = time.monotonic()
@@ -403,7 +422,8 @@ def reconcile(env, outcomes, log: Log, killed: dict, sink: SmtpSink, passes: int
         f"{elapsed:.0f} s; {len(rows)} enquiries in the database",
         f"requests by outcome: {dict(sorted(statuses.items()))}",
         f"enquiry POST latency: p50 {percentile(posts, 50):.0f} ms, p99 {percentile(posts, 99):.0f} ms",
-        f"worker {killed.get('pid', '?')} killed with SIGKILL half-way; "
+        f"worker {killed.get('pid', '?')} killed with SIGKILL half-way"
+        f" ({'caught mid-request' if killed.get('busy') else 'idle'}); "
         f"{inside} failed requests inside the kill window (retried by the client)",
         f"SMTP sink: {sum(sink.accepted.values())} accepted, {sink.refused} refused; "
         f"send_notifications passes to drain: {passes}",
