@@ -158,6 +158,9 @@ def count_queries() -> dict[str, str]:
     import django
 
     django.setup()
+    import logging
+
+    logging.getLogger("advisor.request").setLevel(logging.WARNING)  # one line per request is noise here
     from django.core.cache import cache
     from django.db import connection
     from django.test import Client
