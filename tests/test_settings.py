@@ -23,7 +23,9 @@ PRODUCTION = {
 
 def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
     """Run Python with the project's settings in a fresh process: settings read the environment once."""
-    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "HTTPS", "SECRET_KEY", "SECRET_KEY_FILE")}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set for the browser tests and check --deploy rightly rejects it.
+    unset = ("DEBUG", "HTTPS", "SECRET_KEY", "SECRET_KEY_FILE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    clean = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
