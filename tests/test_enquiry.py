@@ -283,6 +283,7 @@ def test_over_the_rate_limit_answers_429_with_the_answers_kept_and_other_ways_to
     for field in ("name", "email", "phone", "best_time", "message"):
         assert data[field] in page
     assert "<title>Error: " in page
+    assert 'role="region" tabindex="-1" aria-labelledby="error-summary-title"' in page
 
 
 def test_the_rate_limit_is_per_client_address(client, settings):

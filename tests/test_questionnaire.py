@@ -130,6 +130,16 @@ def test_missing_answer_shows_the_error_summary_and_the_same_words_inline(client
     assert html.index("There is a problem") < html.index('<h1 class="question-heading">')
 
 
+def test_the_error_summary_is_a_focusable_region_named_by_its_heading(client):
+    # aria-labelledby is not allowed on a plain <div> (Nu Html Checker): the region role makes the name valid.
+    html = answer(client, "origin", {}).content.decode()
+    assert (
+        '<div id="error-summary" class="error-summary" role="region" tabindex="-1" '
+        'aria-labelledby="error-summary-title">' in html
+    )
+    assert '<h2 id="error-summary-title"' in html
+
+
 def test_errors_keep_every_answer(client, au_credential):
     answer(client, "origin", {"origin": "AU"})
     answer(client, "credentials", {"credentials": ["none"]})
