@@ -7,6 +7,7 @@ from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from advisor import cache as page_cache
 from advisor.forms import MAX_CREDENTIALS, MAX_YEARS, PlanQueryForm
 from pathways import rules
 from pathways.reference import load_reference
@@ -56,7 +57,8 @@ def plan_json(request):
     if _etag_matches(request.headers.get("If-None-Match", ""), etag):
         response = HttpResponseNotModified()
     else:
-        response = HttpResponse(body, content_type="application/json")
+        # Shareable: advisor.cache.PageCacheMiddleware answers the same URL again without this view.
+        response = page_cache.share(HttpResponse(body, content_type="application/json"))
     response["ETag"] = etag
     response["Cache-Control"] = CACHE_CONTROL
     return response

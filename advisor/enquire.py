@@ -17,8 +17,9 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from advisor import cache as page_cache
 from advisor import ratelimit
-from advisor.enquiry_forms import EnquiryForm
+from advisor.enquiry_forms import EnquiryForm, new_form_ids
 from advisor.forms import PlanQueryForm
 from advisor.models import Enquiry
 from advisor.questionnaire import error_summary
@@ -101,33 +102,38 @@ def _submit(request, form, plan_context) -> Enquiry:
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def enquire(request):
+    if request.method == "GET":
+        return _blank_form(request)
     plan_context, plan_errors = _plan_context(request)
     if plan_errors:
         # The same answer as the plan page gives for a bad plan address.
         return render(request, "400.html", {"errors": plan_errors}, status=400)
-    form_kwargs = {"info_pack_credential": plan_context.get("recommended")}
     status = 200
     rate_limited = False
-    if request.method == "POST":
-        form = EnquiryForm(request.POST, **form_kwargs)
-        if form.is_valid():
-            existing = Enquiry.objects.filter(submission_id=form.cleaned_data["submission_id"]).first()
-            if existing:
-                # A double click, a retry or Back-and-resubmit: the same enquiry, the same confirmation.
-                return _see_other(existing)
-            if ratelimit.allow("enquiry", request):
-                enquiry = _submit(request, form, plan_context)
-                log.info(
-                    "enquiry received",
-                    extra={"enquiry_id": enquiry.pk, "reference": enquiry.reference, "spam": enquiry.is_spam},
-                )
-                return _see_other(enquiry)
-            log.warning("enquiry rate limit hit")
-            rate_limited, status = True, 429
-        if form.token_problem:
-            form.refresh_token()
-    else:
-        form = EnquiryForm(**form_kwargs)
+    form = EnquiryForm(request.POST, info_pack_credential=plan_context.get("recommended"))
+    if form.is_valid():
+        existing = Enquiry.objects.filter(submission_id=form.cleaned_data["submission_id"]).first()
+        if existing:
+            # A double click, a retry or Back-and-resubmit: the same enquiry, the same confirmation.
+            return _see_other(existing)
+        if ratelimit.allow("enquiry", request):
+            enquiry = _submit(request, form, plan_context)
+            log.info(
+                "enquiry received",
+                extra={"enquiry_id": enquiry.pk, "reference": enquiry.reference, "spam": enquiry.is_spam},
+            )
+            return _see_other(enquiry)
+        log.warning("enquiry rate limit hit")
+        rate_limited, status = True, 429
+    if form.token_problem:
+        form.refresh_token()
+    response = _form_page(request, form, plan_context, status=status, rate_limited=rate_limited)
+    # What the person typed is in this page: keep it out of every cache.
+    patch_cache_control(response, no_cache=True, no_store=True, must_revalidate=True, private=True)
+    return response
+
+
+def _form_page(request, form, plan_context, status=200, rate_limited=False, holes=None):
     context = {
         **plan_context,
         "form": form,
@@ -136,15 +142,31 @@ def enquire(request):
         "retention_days": settings.ENQUIRY_RETENTION_DAYS,
         "response_days": settings.ENQUIRY_RESPONSE_BUSINESS_DAYS,
         "page_title": "Talk to a course adviser",
+        **(holes or {}),
     }
     if form.is_bound and (form.errors or rate_limited):
         context["page_title"] = "Error: " + context["page_title"]
     template = "advisor/429.html" if rate_limited else "advisor/enquire.html"
-    response = _render(request, template, context, status=status)
-    if request.method == "POST":
-        # What the person typed is in this page: keep it out of every cache.
-        patch_cache_control(response, no_cache=True, no_store=True, must_revalidate=True, private=True)
-    else:
+    return _render(request, template, context, status=status)
+
+
+def _blank_form(request):
+    """The blank form is the same page for everyone asking about the same plan, so it is rendered once per
+    URL and reference-data version (crispy fields are slow to render) with holes for the CSRF token, the
+    submission id and the time-trap token, which every response gets fresh: no two visitors share them."""
+
+    def draw(holes):
+        plan_context, plan_errors = _plan_context(request)
+        if plan_errors:
+            # The same answer as the plan page gives for a bad plan address.
+            return render(request, "400.html", {"errors": plan_errors}, status=400)
+        ids = {"submission_id": holes["submission_id"], "form_token": holes["form_token"]}
+        form = EnquiryForm(initial=ids, info_pack_credential=plan_context.get("recommended"))
+        return _form_page(request, form, plan_context, holes={"csrf_token": holes["csrf_token"]})
+
+    key = ("enquire", page_cache.htmx_mode(request), request.get_full_path())
+    response = page_cache.form_page(request, key, load_reference(), draw, fill=new_form_ids)
+    if response.status_code == 200:
         # The blank form holds no personal data. Letting the browser keep it means Back after sending
         # shows the same form with the same submission id, which lands on the same enquiry.
         patch_cache_control(response, private=True)

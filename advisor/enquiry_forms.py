@@ -25,6 +25,12 @@ def make_token(submission_id, issued_at: float | None = None) -> str:
     return signing.dumps({"sid": str(submission_id), "t": issued_at}, salt=TOKEN_SALT, compress=True)
 
 
+def new_form_ids() -> dict[str, str]:
+    """A fresh submission id and its time-trap token: what every blank form gets, never shared."""
+    submission_id = uuid.uuid4()
+    return {"submission_id": str(submission_id), "form_token": make_token(submission_id)}
+
+
 def read_token(token: str, submission_id) -> float:
     """Seconds since the form was shown. Raises signing.BadSignature (or SignatureExpired) if the token
     is forged, for another form, or older than ENQUIRY_FORM_MAX_AGE."""
@@ -133,10 +139,8 @@ class EnquiryForm(forms.Form):
             ].label = f"Send me the course information pack for {info_pack_credential['name']} (optional)"
         else:
             del self.fields["info_pack"]
-        if not self.is_bound:
-            submission_id = uuid.uuid4()
-            self.initial.setdefault("submission_id", submission_id)
-            self.initial.setdefault("form_token", make_token(submission_id))
+        if not self.is_bound and "submission_id" not in self.initial:
+            self.initial.update(new_form_ids())
 
     def _required(self, name: str, message: str):
         value = self.cleaned_data.get(name)

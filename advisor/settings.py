@@ -59,6 +59,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "advisor.logging.RequestLogMiddleware",
+    # Answers repeat GETs of public pages (start, plan, compare, /api/plan/) before the rest of the stack,
+    # with the headers the stack gave them the first time: see advisor/cache.py.
+    "advisor.cache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages compressed on the fly (static files come pre-compressed from whitenoise, above).
@@ -125,6 +128,9 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Cached public pages check the reference-data version row on every request (0), or at most once per this
+# many seconds per process: a change then shows within that time, for one query a request less.
+PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", "0"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -203,8 +209,13 @@ if HTTPS:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 
-def _email_settings(url: str) -> dict:
-    """EMAIL_URL like smtp+tls://user:password@host:587 or console:// or locmem://."""
+# Email goes through Django's MAILERS (EMAIL_BACKEND, EMAIL_HOST and friends are deprecated as settings).
+# The inputs are unchanged: EMAIL_URL, or the older EMAIL_* environment variables.
+_smtp_backend = "django.core.mail.backends.smtp.EmailBackend"
+
+
+def _mailer(url: str) -> dict:
+    """A MAILERS entry from EMAIL_URL like smtp+tls://user:password@host:587, console://, locmem:// or dummy://."""
     parts = urlsplit(url)
     scheme = parts.scheme
     backends = {
@@ -213,33 +224,43 @@ def _email_settings(url: str) -> dict:
         "dummy": "django.core.mail.backends.dummy.EmailBackend",
     }
     if scheme in backends:
-        return {"EMAIL_BACKEND": backends[scheme]}
+        return {"BACKEND": backends[scheme]}
     query = parse_qs(parts.query)
     return {
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": parts.hostname or "localhost",
-        "EMAIL_PORT": parts.port or (465 if scheme == "smtps" else 587 if scheme == "smtp+tls" else 25),
-        "EMAIL_HOST_USER": unquote(parts.username or ""),
-        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
-        "EMAIL_USE_TLS": scheme == "smtp+tls",
-        "EMAIL_USE_SSL": scheme == "smtps",
-        "EMAIL_TIMEOUT": int(query.get("timeout", ["10"])[0]),
+        "BACKEND": _smtp_backend,
+        "OPTIONS": {
+            "host": parts.hostname or "localhost",
+            "port": parts.port or (465 if scheme == "smtps" else 587 if scheme == "smtp+tls" else 25),
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_tls": scheme == "smtp+tls",
+            "use_ssl": scheme == "smtps",
+            "timeout": int(query.get("timeout", ["10"])[0]),
+        },
     }
 
 
-if EMAIL_URL := envsecret("EMAIL_URL"):
-    globals().update(_email_settings(EMAIL_URL))
-else:
-    EMAIL_BACKEND = os.environ.get(
-        "EMAIL_BACKEND",
-        "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+def _mailer_from_env() -> dict:
+    """A MAILERS entry from EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ...: console in DEBUG, else SMTP."""
+    backend = os.environ.get(
+        "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG else _smtp_backend
     )
-    EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-    EMAIL_PORT = envint("EMAIL_PORT", "25")
-    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-    EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
-    EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "0")
-    EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "10")
+    if backend != _smtp_backend:
+        return {"BACKEND": backend}  # the SMTP options would be unknown options to any other backend
+    return {
+        "BACKEND": _smtp_backend,
+        "OPTIONS": {
+            "host": os.environ.get("EMAIL_HOST", "localhost"),
+            "port": envint("EMAIL_PORT", "25"),
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": envsecret("EMAIL_HOST_PASSWORD"),
+            "use_tls": envbool("EMAIL_USE_TLS", "0"),
+            "timeout": envint("EMAIL_TIMEOUT", "10"),
+        },
+    }
+
+
+MAILERS = {"default": _mailer(EMAIL_URL) if (EMAIL_URL := envsecret("EMAIL_URL")) else _mailer_from_env()}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Coding Pathways <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADVISER_EMAILS = envlist("ADVISER_EMAILS")

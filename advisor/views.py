@@ -6,11 +6,9 @@ Pages without personal state (start, plan, compare) are cached by URL and refere
 check pages carry the learner's answers and are never cached.
 """
 
-import hashlib
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -20,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from advisor import cache as page_cache
 from advisor import questionnaire
 from advisor.forms import PlanQueryForm
 from pathways.models import ClassificationKind, SourceKind
@@ -48,23 +47,19 @@ def _see_other(url):
 
 
 def _public_page(view):
-    """Cache a page with no personal state by its full URL, the reference-data version and whether htmx asked.
+    """Mark a page with no personal state as shareable: public for PUBLIC_MAX_AGE, varying on HX-Request.
 
-    Cached at the view, before middleware, so security headers are still added to every response.
+    advisor.cache.PageCacheMiddleware then keeps the complete response (security headers included) by
+    full URL, reference-data version and htmx mode, and answers repeats before the middleware stack runs.
     """
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        version = load_reference().version
-        raw = f"{version}|{_wants_partial(request)}|{request.get_full_path()}"
-        key = "page:" + hashlib.sha256(raw.encode()).hexdigest()
-        response = cache.get(key)
-        if response is None:
-            response = view(request, *args, **kwargs)
-            if response.status_code in (200, 400):
-                patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
-                patch_vary_headers(response, ["HX-Request"])
-                cache.set(key, response, PUBLIC_MAX_AGE)
+        response = view(request, *args, **kwargs)
+        if response.status_code in (200, 400):
+            patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
+            patch_vary_headers(response, ["HX-Request"])
+            page_cache.share(response)
         return response
 
     return wrapper
@@ -128,9 +123,21 @@ def question(request, step):
         if form.is_valid():
             answers = questionnaire.save_answer(request.session, step, form.cleaned_data, reference)
             return _see_other(questionnaire.next_url(step, answers, returning))
-    else:
-        form = form_class(initial=questionnaire.initial_for(step, answers), reference=reference, answers=answers)
+        # Invalid submissions answer 200: htmx does not swap 4xx responses, and the errors must be seen.
+        return _question_page(request, step, form, answers, returning)
 
+    # The blank question is the same page for everyone with the same answers so far: rendered once, with
+    # only the CSRF token filled in per request (answers are never contact details).
+    key = ("question", page_cache.htmx_mode(request), request.get_full_path(), repr(sorted(answers.items())))
+
+    def render(holes):
+        form = form_class(initial=questionnaire.initial_for(step, answers), reference=reference, answers=answers)
+        return _question_page(request, step, form, answers, returning, holes)
+
+    return page_cache.form_page(request, key, reference, render)
+
+
+def _question_page(request, step, form, answers, returning, extra=None):
     context = {
         "page_title": ("Error: " if form.errors else "") + form.heading,
         "form": form,
@@ -138,8 +145,8 @@ def question(request, step):
         "caption": questionnaire.CAPTIONS[step],
         "back_url": questionnaire.back_url(step, answers, returning),
         "error_summary": questionnaire.error_summary(form),
+        **(extra or {}),
     }
-    # Invalid submissions answer 200: htmx does not swap 4xx responses, and the errors must be seen.
     return _render(request, "advisor/question.html", context)
 
 
