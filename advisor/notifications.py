@@ -82,7 +82,7 @@ def _send(outbox_id: int, now) -> bool:
     try:
         if not settings.ADVISER_EMAILS:
             raise smtplib.SMTPRecipientsRefused({})  # nobody to tell: keep it pending, visible in admin
-        build_message(outbox).send(fail_silently=False)
+        build_message(outbox).send()  # raises on failure: the row stays pending for a retry
     except Exception as exc:
         attempts = outbox.attempts + 1
         gave_up = attempts >= settings.NOTIFY_MAX_ATTEMPTS

@@ -1,5 +1,6 @@
 """Shared helpers for the enquiry tests (not a test module itself)."""
 
+import socket
 import time
 import uuid
 
@@ -29,11 +30,32 @@ def plain_http(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.ADVISER_EMAILS = ["advisers@provider.example"]
     settings.SITE_URL = "https://pathways.example"
     # Staff users are created in many tests: a fast hasher keeps them quick (never in production).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def use_refusing_smtp(settings) -> None:
+    """Point the default mailer at a real SMTP connection that is refused (a mail server that is down)."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": closed_port(), "timeout": 2},
+        }
+    }
+
+
+def use_memory_mail(settings) -> None:
+    """The mail server is back: every message lands in django.core.mail.outbox, as the test run starts."""
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 
 def form_data(age_seconds: float = 30, submission_id=None, **overrides) -> dict:

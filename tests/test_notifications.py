@@ -1,7 +1,6 @@
 """Adviser notifications: sent after commit, never lost, retried when the mail server fails, and never
 carrying the learner's details."""
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -18,25 +17,16 @@ from tests.enquiry_support import (  # noqa: F401 (fixtures)
     form_data,
     plain_http,
     sqlite_file_env,
+    use_memory_mail,
+    use_refusing_smtp,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_http")]
 
 
-def closed_port() -> int:
-    """A local port nothing listens on: connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def failing_smtp(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = closed_port()
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_TIMEOUT = 2
+    use_refusing_smtp(settings)
 
 
 def test_advisers_are_emailed_right_after_the_enquiry_commits(client, django_capture_on_commit_callbacks):
@@ -104,7 +94,7 @@ def test_a_failing_mail_server_keeps_the_enquiry_and_the_notification_is_retried
     assert outbox.next_attempt_at - later == notifications.backoff(2)
 
     # The mail server is back.
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    use_memory_mail(settings)
     assert notifications.send_due(now=outbox.next_attempt_at + timedelta(seconds=1)) == (1, 0)
     outbox.refresh_from_db()
     assert outbox.sent_at is not None and outbox.attempts == 3

@@ -3,7 +3,6 @@ and no personal data in logs or URLs."""
 
 import json
 import logging
-import socket
 from datetime import timedelta
 
 import pytest
@@ -23,6 +22,7 @@ from tests.enquiry_support import (  # noqa: F401
     make_enquiry,
     make_staff,
     plain_http,
+    use_refusing_smtp,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_http")]
@@ -158,16 +158,7 @@ def test_logs_carry_no_personal_data_through_a_whole_enquiry_with_a_failing_mail
     """Send, fail to notify on a real (refused) SMTP connection, retry, hit validation and the rate limit,
     and let an adviser search for the person: none of it may put the learner's details in a log line."""
     caplog.set_level(logging.DEBUG)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS, settings.EMAIL_TIMEOUT = (
-        "127.0.0.1",
-        port,
-        False,
-        2,
-    )
+    use_refusing_smtp(settings)
     settings.ENQUIRY_RATE_LIMITS = [(1, 600)]
 
     with django_capture_on_commit_callbacks(execute=True):

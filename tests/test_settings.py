@@ -116,6 +116,65 @@ for name, morsel in response.cookies.items():
     assert "__Host-csrftoken True / - Lax" in result.stdout.splitlines()
 
 
+# Email: EMAIL_URL or the EMAIL_* variables become Django's MAILERS ---------------------------------
+
+EMAIL_VARIABLES = ("EMAIL_URL", "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_USE_TLS")
+
+
+def mail_settings_under(monkeypatch, **env: str):
+    for name in EMAIL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return settings_under(monkeypatch, **env)
+
+
+def test_development_prints_email_to_the_console(monkeypatch):
+    s = mail_settings_under(monkeypatch, DEBUG="1")
+    assert s.MAILERS == {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    assert not hasattr(s, "EMAIL_BACKEND") and not hasattr(s, "EMAIL_HOST")
+
+
+def test_production_sends_by_smtp_from_the_email_variables(monkeypatch):
+    s = mail_settings_under(
+        monkeypatch, **PRODUCTION, EMAIL_HOST="mail.example.org", EMAIL_PORT="2525", EMAIL_HOST_USER="pathways"
+    )
+    assert s.MAILERS["default"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    options = s.MAILERS["default"]["OPTIONS"]
+    assert (options["host"], options["port"], options["username"]) == ("mail.example.org", 2525, "pathways")
+    assert options["use_tls"] is False and options["timeout"] == 10
+
+
+def test_email_url_gives_the_smtp_mailer_its_host_credentials_and_tls(monkeypatch):
+    s = mail_settings_under(
+        monkeypatch, **PRODUCTION, EMAIL_URL="smtp+tls://user%40x:p%40ss@mail.example.org?timeout=5"
+    )
+    assert s.MAILERS["default"]["OPTIONS"] == {
+        "host": "mail.example.org",
+        "port": 587,
+        "username": "user@x",
+        "password": "p@ss",
+        "use_tls": True,
+        "use_ssl": False,
+        "timeout": 5,
+    }
+    assert mail_settings_under(monkeypatch, EMAIL_URL="locmem://").MAILERS == {
+        "default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    }
+
+
+def test_production_mail_settings_raise_no_deprecation_warning_and_build_the_smtp_backend():
+    code = """
+import warnings; warnings.simplefilter("error")
+import django; django.setup()
+from django.core import mail
+backend = mail.mailers["default"]
+print(type(backend).__module__, backend.host, backend.port, backend.use_tls)
+"""
+    env = {**PRODUCTION, "PLAIN_STATIC": "1", "EMAIL_URL": "smtp+tls://mail.example.org"}
+    result = run_django(code, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.core.mail.backends.smtp", "mail.example.org", "587", "True"]
+
+
 # Headers, in this process (test settings: DEBUG off, HTTPS on by default) ----------------------
 
 

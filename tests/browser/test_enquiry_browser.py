@@ -20,7 +20,6 @@ ADVISER_PERMS = ["view_enquiry", "change_enquiry", "export_enquiry", "view_enqui
 def enquiry_settings(settings):
     # A person takes longer than the time-trap; a test does not need to wait for it.
     settings.ENQUIRY_MIN_SECONDS = 0
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.ADVISER_EMAILS = ["advisers@provider.example"]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
