@@ -15,7 +15,6 @@ import logging
 import re
 import time
 import traceback
-from datetime import UTC, datetime
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _RECORD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
@@ -26,15 +25,33 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
 
 
+# One cheap search first: most lines (every request line) hold neither, and skip both substitutions.
+_MAYBE_PERSONAL = re.compile(r"@|\d[\d\s().-]{5,}\d")
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def scrub(text: str) -> str:
     """Mask email addresses and phone-like numbers in free text."""
+    if not _MAYBE_PERSONAL.search(text):
+        return text
     return _PHONE.sub("[number]", _EMAIL.sub("[email]", text))
+
+
+_second: list = [None, ""]  # the last whole second formatted, and its text
+
+
+def _utc_iso(created: float) -> str:
+    """Like datetime.isoformat(timespec="milliseconds") in UTC, formatting each second only once."""
+    whole = int(created)
+    if _second[0] != whole:
+        _second[:] = [whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))]
+    return f"{_second[1]}.{int((created - whole) * 1000):03d}+00:00"
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": _utc_iso(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": scrub(record.getMessage()),
@@ -49,7 +66,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             entry["exc_type"] = record.exc_info[0].__name__
             entry["traceback"] = scrub("".join(traceback.format_exception(*record.exc_info)))
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _encode(entry)
 
 
 request_logger = logging.getLogger("advisor.request")
@@ -65,16 +82,23 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         if request_logger.isEnabledFor(logging.INFO):
-            request_logger.info(
+            method, path, status = request.method, request.path, response.status_code
+            # makeRecord + handle is logger.info without its stack walk for the caller's file and line,
+            # which this one call site does not need (a third of the cost of a line).
+            record = request_logger.makeRecord(
+                request_logger.name,
+                logging.INFO,
+                __file__,
+                0,
                 "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
+                (method, path, status),
+                None,
                 extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
+                    "method": method,
+                    "path": path,
+                    "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )
+            request_logger.handle(record)
         return response
