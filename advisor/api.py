@@ -5,6 +5,7 @@ import json
 
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from advisor import cache as page_cache
@@ -46,6 +47,9 @@ def _etag_matches(header: str, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
+# Read-only JSON: without csrf_exempt, CsrfViewMiddleware answers any other method (POST, QUERY...)
+# with an HTML 403 before require_safe can give the documented 405 with an Allow header.
+@csrf_exempt
 @require_safe
 def plan_json(request):
     form = PlanQueryForm.from_request(request, reference=load_reference())
@@ -64,6 +68,7 @@ def plan_json(request):
     return response
 
 
+@csrf_exempt
 @require_safe
 def openapi(request):
     document = openapi_document(request.build_absolute_uri(reverse("advisor:api-plan")))
