@@ -4,11 +4,13 @@ Two pieces, both per process (a hit must cost less than a round trip to a shared
 
 - PageCacheMiddleware answers repeat GETs of pages without personal state (start, plan, compare,
   /api/plan/) before the rest of the middleware stack runs. It stores the complete response as it left
-  the stack (Content-Security-Policy and security headers included: no nonce is used) under the full URL
+  the stack (Content-Security-Policy and security headers included) under the full URL
   (scheme, host, path, query string), the reference-data version, the htmx mode (full page, partial, or
   history restore) and whether the client accepts gzip. A view opts in with `share(response)`; a response
   is only stored if it is a 200 or 400, says `public`, sets no cookie, and varies on nothing the key
-  does not cover. A page that varies on Cookie (start) is served from the cache only to visitors without
+  does not cover, and never if the policy carries a nonce (one that must change on every response; the
+  nonce="..." attribute django-htmx's script tag prints is unused while the policy has none). A page that
+  varies on Cookie (start) is served from the cache only to visitors without
   a session cookie: only they are sure to see the public copy.
 
   The reference-data version row is read with one plain-SQL query per request, or at most once per
@@ -34,6 +36,7 @@ from django.db import DatabaseError
 from django.dispatch import receiver
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
+from django.utils.csp import CSP
 
 from pathways.reference import current_stamp
 
@@ -128,6 +131,9 @@ def _storable(response) -> bool:
         return False
     if response.streaming or response.cookies or len(response.content) > MAX_BODY:
         return False
+    policies = response.get("Content-Security-Policy", "") + response.get("Content-Security-Policy-Report-Only", "")
+    if "'nonce-" in policies:
+        return False  # a nonce must differ on every response
     control = {part.strip().split("=")[0].lower() for part in response.get("Cache-Control", "").split(",")}
     if "public" not in control or control & {"private", "no-store", "no-cache"}:
         return False
@@ -183,6 +189,11 @@ def placeholder(name: str) -> str:
 _HOLE = re.compile(rf"@@hole-(\w+)-{_SECRET}@@")
 
 
+def _policy_uses_nonce() -> bool:
+    policies = (getattr(settings, "SECURE_CSP", None) or {}, getattr(settings, "SECURE_CSP_REPORT_ONLY", None) or {})
+    return any(CSP.NONCE in values for policy in policies for values in policy.values())
+
+
 def form_page(request, key, reference, render, fill=None):
     """The response `render(holes)` gives, from a cache of its body keyed on `key` and `reference`.
 
@@ -200,7 +211,7 @@ def form_page(request, key, reference, render, fill=None):
         response = render({name: placeholder(name) for name in values})
         parts = _HOLE.split(response.content.decode(response.charset))
         entry = (response.status_code, response["Content-Type"], parts)
-        if response.status_code == 200 and not response.cookies:
+        if response.status_code == 200 and not response.cookies and not _policy_uses_nonce():
             _put(_forms, key, entry)
     status, content_type, parts = entry
     # parts alternates text and hole names: text, name, text, name, ..., text.
