@@ -194,25 +194,27 @@ def _policy_uses_nonce() -> bool:
     return any(CSP.NONCE in values for policy in policies for values in policy.values())
 
 
-def form_page(request, key, reference, render, fill=None):
-    """The response `render(holes)` gives, from a cache of its body keyed on `key` and `reference`.
+def form_page(request, key, reference, render, holes=(), fill=None):
+    """The response `render(placeholders)` gives, from a cache of its body keyed on `key` and `reference`.
 
-    `render` gets a dict of placeholders ({"csrf_token": ..., plus one per name `fill` returns}) to put in
-    the context in place of the real values; `fill()` returns the real per-request values for a response.
-    Only 200 text responses are cached; anything else is returned as rendered, with holes filled.
+    `render` gets {name: placeholder} for "csrf_token" and each of `holes`, to put in its context in place
+    of the real values; `fill()` returns the real per-request values of `holes` for each response. Only
+    200 responses are cached; a page without holes (an error page) is returned as rendered.
     """
     if _forms_owner[0] is not reference:
         with _lock:
             _forms.clear()
             _forms_owner[0] = reference
-    values = {"csrf_token": get_token(request), **(fill() if fill else {})}
     entry = _forms.get(key)
     if entry is None:
-        response = render({name: placeholder(name) for name in values})
+        response = render({name: placeholder(name) for name in ("csrf_token", *holes)})
         parts = _HOLE.split(response.content.decode(response.charset))
+        if len(parts) == 1:
+            return response
         entry = (response.status_code, response["Content-Type"], parts)
         if response.status_code == 200 and not response.cookies and not _policy_uses_nonce():
             _put(_forms, key, entry)
+    values = {"csrf_token": get_token(request), **(fill() if fill else {})}
     status, content_type, parts = entry
     # parts alternates text and hole names: text, name, text, name, ..., text.
     body = "".join(values[part] if i % 2 else part for i, part in enumerate(parts))

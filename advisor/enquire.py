@@ -165,7 +165,9 @@ def _blank_form(request):
         return _form_page(request, form, plan_context, holes={"csrf_token": holes["csrf_token"]})
 
     key = ("enquire", page_cache.htmx_mode(request), request.get_full_path())
-    response = page_cache.form_page(request, key, load_reference(), draw, fill=new_form_ids)
+    response = page_cache.form_page(
+        request, key, load_reference(), draw, holes=("submission_id", "form_token"), fill=new_form_ids
+    )
     if response.status_code == 200:
         # The blank form holds no personal data. Letting the browser keep it means Back after sending
         # shows the same form with the same submission id, which lands on the same enquiry.
