@@ -16,8 +16,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from advisor.wsgi import application
 from pathways.models import Country, Credential
 
-# Over HTTPS, as in production: the settings redirect plain HTTP, and the document's server URL
-# (built from the request) then points the generated calls at https://localhost too.
+# Over HTTPS, as production serves the API, so the test holds whether or not the settings in use redirect
+# plain HTTP; the document's server URL (built from the request) then names https://localhost too.
 BASE_URL = "https://localhost"
 # The werkzeug client hands bodies back as sent; identity keeps GZipMiddleware's output readable.
 HEADERS = {"Accept-Encoding": "identity"}
