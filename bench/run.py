@@ -152,7 +152,7 @@ def first_visit_bytes(base: str, path: str) -> int:
 
 
 def count_queries() -> dict[str, str]:
-    """Queries per page with Django's test client against the bench database: cold cache / warm."""
+    """Queries per page with Django's test client against the bench database: cold cache / steady state."""
     os.environ.update(server_env() | {"DEBUG": "0", "HTTPS": "0", "SECRET_KEY_FILE": str(ROOT / "var/secret_key")})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advisor.settings")
     import django
@@ -176,7 +176,7 @@ def count_queries() -> dict[str, str]:
         clear_cache()
         client = Client()
         runs = []
-        for _ in range(2):
+        for _ in range(3):  # the page cache stores a page on its second request: the third is the steady state
             if method == "POST":
                 page = client.get(path)
                 form = post_form(page.content.decode()) if page.status_code == 200 else None
@@ -193,15 +193,22 @@ def count_queries() -> dict[str, str]:
             if response.status_code >= 400:
                 break
             runs.append(len(ctx))
-        counts[label] = runs
+        counts[label] = runs[:1] + runs[-1:] if len(runs) > 1 else runs
     return counts
 
 
 # Main --------------------------------------------------------------------------------------------
 
 
+def load() -> str:
+    return "/".join(f"{n:.2f}" for n in os.getloadavg())
+
+
 def main() -> int:
     apt_install("wrk", "wrk")
+    load_before = load()
+    if os.getloadavg()[0] > 1.0:
+        print(f"== warning: the machine is busy (load average {load_before}): figures will be noisy", flush=True)
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     app_port, base_port = free_port(), free_port()
@@ -245,7 +252,7 @@ def main() -> int:
         stop(baseline)
         for script in scripts:
             script.unlink(missing_ok=True)
-    print("== counting SQL queries per page (test client, cold cache / warm cache)", flush=True)
+    print("== counting SQL queries per page (test client, cold cache / steady state)", flush=True)
     queries = count_queries()
 
     rows = [["baseline HttpResponse('ok')", f"{base['rps']:.0f}", "100%", f"{base['p50']:.1f}", f"{base['p99']:.1f}"]]
@@ -287,23 +294,24 @@ def main() -> int:
     header = ["page", "req/s", "vs baseline", "p50 ms", "p99 ms", "SQL cold / warm", "first visit KB", "result"]
     print()
     print(text_table(header, rows))
-    write_results(header, rows)
+    write_results(header, rows, f"{load_before} before, {load()} after")
     print(f"\nwrote {Path('bench/RESULTS.md')}; {failures} row(s) miss a target")
     return 1 if failures and os.environ.get("BENCH_STRICT") == "1" else 0
 
 
-def write_results(header: list[str], rows: list[list]) -> None:
+def write_results(header: list[str], rows: list[list], loads: str) -> None:
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
     text = f"""# Benchmark results
 
-Measured {now()} on {machine()}; written by `make bench` (bench/run.py).
+Measured {now()} on {machine()}; load average (1/5/15 min) {loads}; written by `make bench`
+(bench/run.py).
 
 Method: `make serve` (gunicorn, {WORKERS} sync workers, DEBUG off, SQLite, whitenoise) and, in the same run, a
 bare Django view returning `HttpResponse("ok")` under the same gunicorn options (bench/baseline.py). Each page
 gets a {WARMUP} s warm-up, then `wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s --latency` from the same machine
 ({wrk_version.strip()}). The question POST replays a browser's answer to the origin question (CSRF cookie and
 token fetched first) and gets a 303. SQL queries are counted in-process with Django's test client: first request
-with empty caches / the same request again (the target applies to the second, the steady state). First visit = the
+with empty caches / the same request a third time (the steady state, which the target applies to). First visit = the
 page and every stylesheet, script, image and icon it references, fetched with `Accept-Encoding: br, gzip`, headers
 included, 1 KB = 1,000 bytes.
 
