@@ -23,17 +23,9 @@ PHONE_E164 = "+61412345678"
 
 
 @pytest.fixture
-def plain_http(settings):
-    # Production settings redirect to HTTPS and use the manifest storage (needs collectstatic); tests need neither.
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+def enquiry_settings(settings):
     settings.ADVISER_EMAILS = ["advisers@provider.example"]
     settings.SITE_URL = "https://pathways.example"
-    # Staff users are created in many tests: a fast hasher keeps them quick (never in production).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def closed_port() -> int:

@@ -24,17 +24,6 @@ REFERENCE_MODELS = [model for model in admin.site._registry if model._meta.app_l
 EDITABLE_MODELS = [model for model in REFERENCE_MODELS if model is not ReferenceVersion]
 
 
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    # Production settings redirect to HTTPS and use the manifest storage (needs collectstatic); tests need neither.
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _staff(username, group):
     user = User.objects.create_user(username, f"{username}@example.org", "not-a-real-password-1", is_staff=True)
     user.groups.add(Group.objects.get(name=group))

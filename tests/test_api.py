@@ -22,8 +22,7 @@ URL = "/api/plan/"
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache(settings):
-    settings.SECURE_SSL_REDIRECT = False  # production default; the test client speaks plain HTTP
+def fresh_cache():
     clear_cache()
     yield
     clear_cache()

@@ -9,16 +9,6 @@ pytestmark = pytest.mark.django_db
 HX = {"HX-Request": "true"}
 
 
-@pytest.fixture(autouse=True)
-def plain_http(settings):
-    # Production settings redirect to HTTPS and use the manifest storage (needs collectstatic); tests need neither.
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def test_compare_shows_the_five_systems_side_by_side(client):
     reference = load_reference()
     response = client.get("/compare/")

@@ -18,12 +18,12 @@ from tests.enquiry_support import (  # noqa: F401 (fixtures)
     PERSONAL,
     PHONE_E164,
     PLAN_QUERY,
+    enquiry_settings,
     form_data,
-    plain_http,
     sqlite_file_env,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_http")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enquiry_settings")]
 
 
 @pytest.fixture(autouse=True)

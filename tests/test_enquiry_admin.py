@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from advisor.admin import escape_cell
 from advisor.models import Enquiry, EnquiryNote, NotificationOutbox
-from tests.enquiry_support import make_enquiry, make_staff, plain_http  # noqa: F401
+from tests.enquiry_support import enquiry_settings, make_enquiry, make_staff  # noqa: F401
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_http")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enquiry_settings")]
 
 CHANGELIST = "/admin/advisor/enquiry/"
 

@@ -36,11 +36,6 @@ nasty_text = st.one_of(
 
 @pytest.fixture(autouse=True)
 def test_settings(settings):
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     settings.ENQUIRY_MIN_SECONDS = 0
     settings.ENQUIRY_RATE_LIMITS = [(10**9, 600)]
     settings.ADVISER_EMAILS = []

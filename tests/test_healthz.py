@@ -2,14 +2,8 @@
 
 import threading
 
-import pytest
 from django.db import connections
 from django.test import Client
-
-
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    settings.SECURE_SSL_REDIRECT = False  # production default; the test client speaks plain HTTP
 
 
 def test_healthz_answers_200_with_a_small_json_body_when_the_database_answers(db, client):

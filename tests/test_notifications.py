@@ -14,14 +14,14 @@ from tests.enquiry_support import (  # noqa: F401 (fixtures)
     ENQUIRE_URL,
     PERSONAL,
     PHONE_E164,
+    enquiry_settings,
     form_data,
-    plain_http,
     sqlite_file_env,
     use_memory_mail,
     use_refusing_smtp,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_http")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enquiry_settings")]
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache(settings):
-    settings.SECURE_SSL_REDIRECT = False
+def fresh_cache():
     clear_cache()
     yield
     clear_cache()

@@ -9,16 +9,6 @@ pytestmark = pytest.mark.django_db
 AU_TO_GB = "/plan/?origin=AU&credential=hlt50321&setting=inpatient&years=2&destination=GB"
 
 
-@pytest.fixture(autouse=True)
-def plain_http(settings):
-    # Production settings redirect to HTTPS and use the manifest storage (needs collectstatic); tests need neither.
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def test_plan_shows_headline_difficulty_steps_gaps_credentials_and_sources(client):
     response = client.get(AU_TO_GB)
     html = response.content.decode()

@@ -18,14 +18,14 @@ from tests.enquiry_support import (  # noqa: F401
     ENQUIRE_URL,
     PERSONAL,
     PHONE_E164,
+    enquiry_settings,
     form_data,
     make_enquiry,
     make_staff,
-    plain_http,
     use_refusing_smtp,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_http")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enquiry_settings")]
 
 
 def test_privacy_page_says_what_why_how_long_and_whom_to_ask(client, settings):

@@ -10,16 +10,6 @@ pytestmark = pytest.mark.django_db
 HX = {"HX-Request": "true"}
 
 
-@pytest.fixture(autouse=True)
-def plain_http(settings):
-    # Production settings redirect to HTTPS and use the manifest storage (needs collectstatic); tests need neither.
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def reference():
     return load_reference()

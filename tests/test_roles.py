@@ -11,9 +11,9 @@ import pytest
 from django.contrib.auth.models import Group
 
 from pathways.models import Country
-from tests.enquiry_support import make_enquiry, make_staff, plain_http  # noqa: F401
+from tests.enquiry_support import enquiry_settings, make_enquiry, make_staff  # noqa: F401
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_http")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enquiry_settings")]
 
 EDITOR, ADVISER, PRIVACY, SUPERUSER, ANONYMOUS = "editor", "adviser", "privacy", "superuser", "anonymous"
 GROUPS = {EDITOR: "Content editors", ADVISER: "Course advisers", PRIVACY: "Privacy officers"}

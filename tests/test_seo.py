@@ -9,15 +9,6 @@ pytestmark = pytest.mark.django_db
 PLAN_URL = "/plan/?origin=AU&credential=hlt50321&setting=inpatient&years=2&destination=GB"
 
 
-@pytest.fixture(autouse=True)
-def plain_http(settings):
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def description(response) -> str:
     found = re.findall(r'<meta name="description" content="([^"]*)">', response.content.decode())
     assert len(found) == 1

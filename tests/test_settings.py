@@ -175,16 +175,7 @@ print(type(backend).__module__, backend.host, backend.port, backend.use_tls)
     assert result.stdout.split() == ["django.core.mail.backends.smtp", "mail.example.org", "587", "True"]
 
 
-# Headers, in this process (test settings: DEBUG off, HTTPS on by default) ----------------------
-
-
-@pytest.fixture(autouse=True)
-def plain_static(settings):
-    # The manifest storage needs collectstatic; the headers under test do not depend on it.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+# Headers, in this process (tests/settings.py: DEBUG off, plain HTTP; secure=True asks as HTTPS would) ----
 
 
 PAGES = ["/", "/questions/origin/", "/compare/", "/privacy/", "/healthz", "/admin/login/", "/no-such-page/"]
@@ -227,8 +218,7 @@ def test_the_health_check_answers_plain_http_without_a_redirect(client, settings
 
 
 @pytest.mark.django_db
-def test_request_log_records_method_path_status_and_duration_but_no_query_string(client, caplog, settings):
-    settings.SECURE_SSL_REDIRECT = False
+def test_request_log_records_method_path_status_and_duration_but_no_query_string(client, caplog):
     with caplog.at_level(logging.INFO, logger="advisor.request"):
         client.get("/enquire/?origin=AU&destination=GB&email=someone@example.com")
     record = next(r for r in caplog.records if r.name == "advisor.request")
@@ -241,8 +231,7 @@ def test_request_log_records_method_path_status_and_duration_but_no_query_string
 
 
 @pytest.mark.django_db
-def test_request_log_never_contains_what_a_form_posted(client, caplog, settings):
-    settings.SECURE_SSL_REDIRECT = False
+def test_request_log_never_contains_what_a_form_posted(client, caplog):
     with caplog.at_level(logging.DEBUG):
         client.post("/enquire/", {"name": "Ada Example", "email": "ada@example.com", "phone": "0412 345 678"})
     text = "\n".join(JsonFormatter().format(r) for r in caplog.records)

@@ -5,7 +5,6 @@ import os
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
-from django.test.utils import override_settings
 from playwright.sync_api import Error, expect
 
 # live_server runs the app in a thread of this process; Playwright's sync API runs an event loop in it.
@@ -29,26 +28,6 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-quic",
         ],
     }
-
-
-@pytest.fixture(scope="session", autouse=True)
-def plain_http_settings():
-    # The live server speaks plain HTTP and serves unhashed static files; production settings would redirect to
-    # HTTPS, ask for secure __Host- cookies and hashed file names. The middleware reads some of these when the
-    # server starts, so an autouse session fixture sets them before live_server exists.
-    with override_settings(
-        SECURE_SSL_REDIRECT=False,
-        SECURE_HSTS_SECONDS=0,
-        SESSION_COOKIE_SECURE=False,
-        CSRF_COOKIE_SECURE=False,
-        SESSION_COOKIE_NAME="sessionid",
-        CSRF_COOKIE_NAME="csrftoken",
-        STORAGES={
-            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        },
-    ):
-        yield
 
 
 @pytest.fixture(autouse=True)

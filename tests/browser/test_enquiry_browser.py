@@ -21,7 +21,6 @@ def enquiry_settings(settings):
     # A person takes longer than the time-trap; a test does not need to wait for it.
     settings.ENQUIRY_MIN_SECONDS = 0
     settings.ADVISER_EMAILS = ["advisers@provider.example"]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
