@@ -757,17 +757,22 @@ def _build_plan(profile: LearnerProfile, reference: Reference, *, with_ranking: 
         steps.extend(_learn_steps(classifications, other_gaps, credentials, reference))
         steps.extend(_credential_steps(credentials, reference, destination, warnings))
 
-    # Foreign credentials the destination does not list do not stand in for its own.
+    notes_route = route if route is not None else (credential_route if origin is None else None)
+    route_note_codes = {note.code for note in notes_route.notes} if notes_route is not None else set()
+
+    # Foreign credentials the destination does not list do not stand in for its own. A route note with the
+    # same code says so in the route's own, sourced words: then it stands alone rather than twice.
     expected_codes = {c.code for c in credentials}
     foreign_held = [
         reference.credentials[c] for c in sorted(held) if reference.credentials[c].country != destination.code
     ]
-    if foreign_held and credentials and not (held & expected_codes):
+    held_code = "held-credentials-do-not-replace"
+    if foreign_held and credentials and not (held & expected_codes) and held_code not in route_note_codes:
         held_names = _join([c.name for c in foreign_held])
         wanted = _join(sorted({c.name for c in credentials}), "or")
         warnings.append(
             PlanNote(
-                "held-credentials-do-not-replace",
+                held_code,
                 f"{held_names} {'does' if len(foreign_held) == 1 else 'do'} not replace what employers "
                 f"there expect ({wanted}). Your skills carry over; the credential does not.",
                 _derived("The route's expected credentials do not include the ones you hold"),
@@ -785,7 +790,6 @@ def _build_plan(profile: LearnerProfile, reference: Reference, *, with_ranking: 
             text = f"{credential.name} asks for: {credential.prerequisites}"
         notes.append(PlanNote(f"prerequisites-{credential.code}", text, credential.provenance))
 
-    notes_route = route if route is not None else (credential_route if origin is None else None)
     if notes_route is not None:
         for note in notes_route.notes:
             target = warnings if note.kind == "warning" else notes

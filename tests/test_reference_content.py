@@ -155,6 +155,24 @@ def test_route_difficulty_follows_the_grid_with_the_seeds_two_headlines():
 
 
 @pytest.mark.django_db
+def test_every_route_has_a_headline_of_its_own_and_only_the_seeds_two_are_seed_wording():
+    routes = list(Route.objects.select_related("origin", "destination"))
+    headlines = [route.headline for route in routes]
+    assert all(headlines) and len(set(headlines)) == len(routes)
+    seed_wording = {"The shortest jump", "The biggest jump"}
+    assert {route.headline for route in routes if route.headline in seed_wording} == seed_wording
+    for route in routes:
+        if route.source_kind == SourceKind.SEED and route.headline not in seed_wording:
+            assert "headline ours" in route.source_detail, str(route)
+
+
+@pytest.mark.django_db
+def test_the_reimbursement_gap_title_reads_mid_sentence():
+    titles = set(Route.objects.exclude(extra_gap_title="").values_list("extra_gap_title", flat=True))
+    assert titles == {"US reimbursement environment"}
+
+
+@pytest.mark.django_db
 def test_routes_into_the_us_carry_the_reimbursement_gap_and_no_others_do():
     for route in Route.objects.select_related("destination"):
         assert (route.extra_gap_level == "major") == (route.destination.code == "US"), str(route)

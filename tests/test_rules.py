@@ -5,6 +5,8 @@ proving the rules read rows, not names), and the real fixtures, read once per se
 load_reference() (the `reference` fixture), so these tests never use the `db` fixture.
 """
 
+from dataclasses import replace
+
 import pytest
 
 from pathways import models
@@ -319,6 +321,28 @@ def test_a_credential_from_elsewhere_does_not_replace_the_destinations(world):
     assert "QB Inpatient Cert does not replace" in warning.text and "QA Diploma" in warning.text
 
 
+def test_a_route_note_with_the_engines_code_says_it_instead_of_the_generic_warning(world):
+    qb_to_qa = world.routes[("QB", "QA")]
+    own_words = RouteNoteInfo(
+        "held-credentials-do-not-replace", "warning", "QA hospitals want the QA Diploma, whatever you hold.", 1, SEEN
+    )
+    reworded = Reference(
+        countries=list(world.countries.values()),
+        classifications=list(world.classifications.values()),
+        credentials=list(world.credentials.values()),
+        routes=[r for key, r in world.routes.items() if key != ("QB", "QA")]
+        + [replace(qb_to_qa, notes=(*qb_to_qa.notes, own_words))],
+        gaps=list(world.gaps.values()),
+        skills=list(world.skills),
+    )
+    plan = plan_for(reworded, "QB", "QA", "inpatient", credentials=["qb-in"])
+    said = [w for w in plan.warnings if w.code == "held-credentials-do-not-replace"]
+    assert [(w.text, w.provenance) for w in said] == [(own_words.text, SEEN)]
+    assert not any("does not replace" in w.text for w in plan.warnings)
+    # Other route warnings are untouched.
+    assert any(w.code == "qb-no" for w in plan.warnings)
+
+
 def test_years_are_shown_against_the_prerequisites_the_data_states(world):
     plan = plan_for(world, "QA", "ZZ", "inpatient", years=1)
     note = next(n for n in plan.notes if n.code == "prerequisites-zz-exam")
@@ -503,6 +527,24 @@ def test_a_us_certification_does_not_replace_australian_training(reference):
     assert not any(c.held for c in plan.credentials)
     assert "hlt50321" in [c.code for c in plan.credentials]
     assert any(w.code == "held-credentials-do-not-replace" for w in plan.warnings)
+
+
+def test_a_us_coder_holding_a_us_credential_is_told_once_that_it_does_not_replace_australian_training(reference):
+    plan = plan_for(reference, "US", "AU", "outpatient", credentials=["aapc-cpc"])
+    said = [w for w in plan.warnings if "not replace" in w.text]
+    assert [w.code for w in said] == ["held-credentials-do-not-replace"]
+    assert said[0].provenance.kind == "seed" and "HLT50321" in said[0].text
+    # A US coder holding nothing still reads the route's warning.
+    assert [w.code for w in plan_for(reference, "US", "AU", "outpatient").warnings if "not replace" in w.text] == [
+        "held-credentials-do-not-replace"
+    ]
+
+
+def test_a_route_without_its_own_wording_keeps_the_generic_warning(reference):
+    plan = plan_for(reference, "GB", "US", "inpatient", credentials=["nccq-acc"])
+    said = [w for w in plan.warnings if "not replace" in w.text]
+    assert [w.code for w in said] == ["held-credentials-do-not-replace"]
+    assert said[0].text.startswith("National Clinical Coding Qualification (UK)")
 
 
 def test_the_uk_standards_course_is_only_open_once_employed(reference):
