@@ -346,6 +346,24 @@ needs_server_database = pytest.mark.skipif(
 )
 
 
+def at_once(count: int, action) -> None:
+    """Run `action` in `count` threads released together, each on (and then closing) its own connection."""
+    barrier = threading.Barrier(count)
+
+    def run():
+        try:
+            barrier.wait()
+            action()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 @needs_server_database
 @pytest.mark.django_db(transaction=True)
 def test_twenty_simultaneous_submissions_of_one_form_create_one_enquiry(settings):
@@ -354,22 +372,13 @@ def test_twenty_simultaneous_submissions_of_one_form_create_one_enquiry(settings
     (A general enquiry, without a plan: transactional tests empty the database, reference data included.)"""
     settings.ENQUIRY_RATE_LIMITS = [(1000, 600)]
     data = form_data()
-    barrier = threading.Barrier(20)
     results = []
 
     def post():
-        try:
-            barrier.wait()
-            response = Client().post("/enquire/", data)
-            results.append((response.status_code, response.get("Location")))
-        finally:
-            connection.close()
+        response = Client().post("/enquire/", data)
+        results.append((response.status_code, response.get("Location")))
 
-    threads = [threading.Thread(target=post) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(20, post)
     assert Enquiry.objects.count() == 1
     assert NotificationOutbox.objects.count() == 1
     reference = Enquiry.objects.get().reference
@@ -380,22 +389,9 @@ def test_twenty_simultaneous_submissions_of_one_form_create_one_enquiry(settings
 @pytest.mark.django_db(transaction=True)
 def test_twenty_simultaneous_different_enquiries_are_all_saved(settings):
     settings.ENQUIRY_RATE_LIMITS = [(1000, 600)]
-    barrier = threading.Barrier(20)
+    forms = [form_data() for _ in range(20)]
     statuses = []
-
-    def post():
-        try:
-            data = form_data()
-            barrier.wait()
-            statuses.append(Client().post("/enquire/", data).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(20, lambda: statuses.append(Client().post("/enquire/", forms.pop()).status_code))
     assert statuses == [303] * 20
     assert Enquiry.objects.count() == 20
     assert len(set(Enquiry.objects.values_list("reference", flat=True))) == 20
@@ -495,19 +491,6 @@ def test_the_rate_limit_counter_is_exact_under_concurrent_connections():
     """On PostgreSQL: 10 threads, each with its own connection, hit the same counter at once."""
     from advisor import ratelimit
 
-    barrier = threading.Barrier(10)
     allowed = []
-
-    def hit():
-        try:
-            barrier.wait()
-            allowed.append(ratelimit.hit("concurrent", limit=5, seconds=600))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=hit) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(10, lambda: allowed.append(ratelimit.hit("concurrent", limit=5, seconds=600)))
     assert sorted(allowed) == [False] * 5 + [True] * 5

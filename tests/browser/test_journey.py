@@ -43,6 +43,12 @@ def press_continue(page, name="Continue"):
     page.keyboard.press("Enter")
 
 
+def answer_with_the_mouse(page, label):
+    """Tick the option labelled `label`, then click Continue."""
+    page.get_by_label(label).check()
+    page.get_by_role("button", name="Continue").click()
+
+
 def assert_full_page(page):
     """A real page, not a fragment: the stylesheet, the header and <main> are all there."""
     expect(page.locator("link[rel=stylesheet][href*='site.css']")).to_have_count(1)
@@ -143,14 +149,11 @@ def test_back_forward_and_reload_show_full_pages_at_every_step(page, live_server
     watch(page)
     base = live_server.url
     page.goto(base + "/questions/origin/")
-    page.get_by_label("New Zealand").check()
-    page.get_by_role("button", name="Continue").click()
+    answer_with_the_mouse(page, "New Zealand")
     expect(page).to_have_url(re.compile(r"/questions/credentials/$"))
-    page.get_by_label("None of these").check()
-    page.get_by_role("button", name="Continue").click()
+    answer_with_the_mouse(page, "None of these")
     expect(page).to_have_url(re.compile(r"/questions/experience/$"))
-    page.get_by_label("Both").check()
-    page.get_by_role("button", name="Continue").click()
+    answer_with_the_mouse(page, "Both")
     expect(page).to_have_url(re.compile(r"/questions/destination/$"))
     # Leave the htmx pages for a plain one, then come back through history.
     page.goto(base + "/compare/")
@@ -171,29 +174,22 @@ def test_changing_an_answer_from_the_check_page(page, live_server, watch, csp_vi
     watch(page)
     base = live_server.url
     page.goto(base + "/questions/origin/")
-    page.get_by_label("United States").check()
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("None of these").check()
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Outpatient: clinics, physician offices and emergency departments").check()
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Canada").check()
-    page.get_by_role("button", name="Continue").click()
+    answer_with_the_mouse(page, "United States")
+    answer_with_the_mouse(page, "None of these")
+    answer_with_the_mouse(page, "Outpatient: clinics, physician offices and emergency departments")
+    answer_with_the_mouse(page, "Canada")
     expect(page).to_have_url(re.compile(r"/questions/check/$"))
 
     page.get_by_role("link", name="Change where you trained").click()
     expect(page).to_have_url(re.compile(r"/questions/origin/\?next=check$"))
-    page.get_by_label("Australia").check()
-    page.get_by_role("button", name="Continue").click()
+    answer_with_the_mouse(page, "Australia")
     # Credentials of the old origin no longer apply, so that question comes back before the check page.
     expect(page).to_have_url(re.compile(r"/questions/credentials/\?next=check$"))
-    page.get_by_label("None of these").check()
-    page.get_by_role("button", name="Continue").click()
+    answer_with_the_mouse(page, "None of these")
     expect(page).to_have_url(re.compile(r"/questions/check/$"))
     expect(page.locator(".summary-list")).to_contain_text("Australia")
     page.get_by_role("link", name="Change where you want to work").click()
-    page.get_by_label("New Zealand").check()
-    page.get_by_role("button", name="Continue").click()
+    answer_with_the_mouse(page, "New Zealand")
     expect(page).to_have_url(re.compile(r"/questions/check/$"))
     expect(page.locator(".summary-list")).to_contain_text("New Zealand")
     assert csp_violations == []
