@@ -167,6 +167,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Sessions hold questionnaire answers only (never contact details). They last a week so a
 # learner can come back to an unfinished questionnaire; the start page says so.
 SESSION_COOKIE_AGE = 7 * 24 * 3600
+# Django's database sessions, loaded and updated with plain SQL (advisor/sessions.py): same table and format.
+SESSION_ENGINE = "advisor.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
