@@ -754,8 +754,11 @@ def _build_plan(profile: LearnerProfile, reference: Reference, *, with_ranking: 
     if no_move:
         steps.extend(_progression_steps(profile, reference, destination, credentials, notes))
     else:
+        credential_steps = _credential_steps(credentials, reference, destination, warnings)
+        # A course open only to employed coders is where its classifications are taught, so the job comes first.
+        steps.extend(s for s in credential_steps if s.kind == "employment")
         steps.extend(_learn_steps(classifications, other_gaps, credentials, reference))
-        steps.extend(_credential_steps(credentials, reference, destination, warnings))
+        steps.extend(s for s in credential_steps if s.kind != "employment")
 
     notes_route = route if route is not None else (credential_route if origin is None else None)
     route_note_codes = {note.code for note in notes_route.notes} if notes_route is not None else set()
@@ -766,15 +769,13 @@ def _build_plan(profile: LearnerProfile, reference: Reference, *, with_ranking: 
     foreign_held = [
         reference.credentials[c] for c in sorted(held) if reference.credentials[c].country != destination.code
     ]
-    held_code = "held-credentials-do-not-replace"
-    if foreign_held and credentials and not (held & expected_codes) and held_code not in route_note_codes:
+    if foreign_held and credentials and not (held & expected_codes):
         held_names = _join([c.name for c in foreign_held])
-        wanted = _join(sorted({c.name for c in credentials}), "or")
         warnings.append(
             PlanNote(
-                held_code,
+                "held-credentials-do-not-replace",
                 f"{held_names} {'does' if len(foreign_held) == 1 else 'do'} not replace what employers "
-                f"there expect ({wanted}). Your skills carry over; the credential does not.",
+                f"there expect ({_credential_sequence(credentials)}). Your skills carry over; the credential does not.",
                 _derived("The route's expected credentials do not include the ones you hold"),
             )
         )
@@ -791,6 +792,9 @@ def _build_plan(profile: LearnerProfile, reference: Reference, *, with_ranking: 
         notes.append(PlanNote(f"prerequisites-{credential.code}", text, credential.provenance))
 
     if notes_route is not None:
+        # A route note with the code of a warning worked out here says it in the route's own, sourced words:
+        # it replaces the worked-out one rather than repeating it.
+        warnings = [w for w in warnings if w.code not in route_note_codes]
         for note in notes_route.notes:
             target = warnings if note.kind == "warning" else notes
             target.append(PlanNote(note.code, note.text, note.provenance))
@@ -948,6 +952,14 @@ def _credential_steps(
             detail += " Time varies: no published figure for every option."
         steps.append(PlanStep("credential", title, detail.strip(), months, options[0].provenance))
     return steps
+
+
+def _credential_sequence(credentials: list[PlanCredential]) -> str:
+    """ "A or B, then C": alternatives share a step, later steps follow."""
+    by_step: dict[int, list[str]] = {}
+    for credential in credentials:
+        by_step.setdefault(credential.step, []).append(credential.name)
+    return ", then ".join(_join(sorted(names), "or") for _, names in sorted(by_step.items()))
 
 
 def _credential_detail(credential: PlanCredential) -> str:

@@ -153,7 +153,7 @@ def test_a_sixth_fictional_country_added_as_rows_gets_a_correct_plan():
     assert gaps == {"zz-dx": ("minor", "icd-10-am"), "zz-px": ("major", "achi")}
     assert (plan.difficulty, plan.headline) == (2, "Over the hills")
     assert [c.code for c in plan.credentials] == ["zz-diploma"]
-    assert [s.kind for s in plan.steps] == ["learn", "learn", "employment", "credential"]
+    assert [s.kind for s in plan.steps] == ["employment", "learn", "learn", "credential"]
     assert plan.total_months == (6, 9) and plan.total_is_partial
     warnings = {w.code: w.text for w in plan.warnings}
     assert warnings["zz-visa"] == "Zedland needs a work visa."

@@ -225,7 +225,7 @@ def test_a_made_up_country_gets_a_plan_from_its_rows_alone(world):
     assert plan.difficulty == 3 and plan.difficulty_label == "High"
     assert plan.headline == "Across the sea"
     assert [c.code for c in plan.credentials] == ["zz-course", "zz-exam"]
-    assert [s.kind for s in plan.steps] == ["learn", "learn", "employment", "credential", "credential"]
+    assert [s.kind for s in plan.steps] == ["employment", "learn", "learn", "credential", "credential"]
 
 
 def test_same_classification_and_edition_is_no_gap(world):
@@ -561,3 +561,21 @@ def test_ranking_covers_every_other_destination_in_order(reference):
         assert {r.code for r in ranking} == set(COUNTRIES) - {origin}
         keys = [(r.rank, r.new_gaps, r.major_gaps, r.code) for r in ranking]
         assert keys == sorted(keys)
+
+
+def test_a_uk_plan_puts_the_coding_job_first_and_says_the_nhs_rule_once(reference):
+    plan = plan_for(reference, "AU", "GB", "inpatient", credentials=["hlt50321"])
+    assert plan.steps[0].kind == "employment"
+    said = [w for w in plan.warnings if "employed" in w.text]
+    # The route's own note (sourced) replaces the engine's generic wording for the same rule.
+    assert [w.code for w in said] == ["requires-employment-nhs-ccsc"]
+    assert said[0].provenance.kind != "inferred"
+
+
+def test_a_held_credential_is_told_the_destination_wants_its_sequence_of_credentials(reference):
+    plan = plan_for(reference, "AU", "US", "inpatient", credentials=["hlt50321"])
+    warning = next(w for w in plan.warnings if w.code == "held-credentials-do-not-replace")
+    assert "Certified Coding Specialist" in warning.text and " or " in warning.text
+    plan = plan_for(reference, "US", "GB", "inpatient", credentials=["ahima-ccs"])
+    warning = next(w for w in plan.warnings if w.code == "held-credentials-do-not-replace")
+    assert ", then National Clinical Coding Qualification" in warning.text
