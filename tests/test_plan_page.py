@@ -17,6 +17,8 @@ def test_plan_shows_headline_difficulty_steps_gaps_credentials_and_sources(clien
     assert 'class="headline"' in html
     assert '<svg width="120" height="40"' in html
     assert "Difficulty: High</strong> (3 out of 4)" in html
+    # Some UK steps have no published duration, so the headline time is a floor, not a promise.
+    assert "Expected time: at least 25–37 months" in html
     assert '<ol class="timeline">' in html
     assert "Time varies" in html
     assert '<caption id="gaps-caption">What you need to learn</caption>' in html
