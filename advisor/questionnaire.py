@@ -387,7 +387,8 @@ def error_summary(form):
     """Error summary entries linking each message to its field; a group links to its first option."""
     entries = []
     for name, errors in form.errors.items():
-        if name not in form.fields:
+        # Errors of the form as a whole, or of a hidden field nobody can focus, point at the page itself.
+        if name not in form.fields or form[name].is_hidden:
             entries.extend({"id": "main", "message": message} for message in errors)
             continue
         field = form[name]

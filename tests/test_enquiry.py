@@ -494,3 +494,11 @@ def test_the_rate_limit_counter_is_exact_under_concurrent_connections():
     allowed = []
     at_once(10, lambda: allowed.append(ratelimit.hit("concurrent", limit=5, seconds=600)))
     assert sorted(allowed) == [False] * 5 + [True] * 5
+
+
+def test_an_empty_post_links_its_error_summary_only_to_fields_a_person_can_reach(client):
+    page = body(sent(client, {}))
+    summary = page[page.index('id="error-summary"') : page.index("</ul>", page.index('id="error-summary"'))]
+    assert 'href="#id_name"' in summary
+    for hidden in ("submission_id", "form_token", "extra_reference"):
+        assert f'href="#id_{hidden}"' not in summary
