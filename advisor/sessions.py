@@ -8,7 +8,7 @@ clearing expired sessions are Django's own.
 
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import DatabaseError, connections, router, transaction
+from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
 
@@ -39,7 +39,8 @@ class SessionStore(DatabaseSessionStore):
         using, connection, table = self._sql(for_write=True)
         expires = connection.ops.adapt_datetimefield_value(self.get_expiry_date())
         try:
-            with transaction.atomic(using=using), connection.cursor() as cursor:
+            # One statement: atomic on its own, without a BEGIN and COMMIT round trip around it.
+            with connection.cursor() as cursor:
                 cursor.execute(
                     f"UPDATE {table} SET session_data = %s, expire_date = %s WHERE session_key = %s",
                     [data, expires, self.session_key],
