@@ -189,6 +189,15 @@ SOURCE_KIND_LABELS = dict(SourceKind.choices)
 KIND_LABELS = dict(ClassificationKind.choices)
 
 
+def _move_name(plan):
+    destination = plan["destination"]["name"]
+    if plan["origin"] is None:
+        return f"Starting out in {destination}"
+    if plan["origin"]["code"] == plan["destination"]["code"]:
+        return f"Progressing in {destination}"
+    return f"{plan['origin']['name']} to {destination}"
+
+
 def _bad_plan_link(request, errors):
     entries = [{"field": FIELD_NAMES.get(name, name), "messages": messages} for name, messages in errors.items()]
     return render(request, "400.html", {"errors": entries}, status=400)
@@ -214,7 +223,9 @@ def plan(request):
         item["known_from_name"] = known.name if known else ""
     total = months_text(result["total_months"]) if result["total_months"] else ""
     context = {
-        "page_title": f"Your plan: {result['headline']}" if result.get("headline") else "Your retraining plan",
+        # The title names the move, like the h1: headlines alone ("OPCS-4 from scratch") don't say whose plan it is.
+        "page_title": "Your plan: " + _move_name(result),
+        "move_name": _move_name(result),
         "plan": result,
         "query": form.canonical_query(),
         "total_months_text": total,

@@ -14,6 +14,7 @@ def test_plan_shows_headline_difficulty_steps_gaps_credentials_and_sources(clien
     html = response.content.decode()
     assert response.status_code == 200
     assert "<h1>Australia to United Kingdom</h1>" in html
+    assert "<title>Your plan: Australia to United Kingdom" in html
     assert 'class="headline"' in html
     assert '<svg width="120" height="40"' in html
     assert "Difficulty: High</strong> (3 out of 4)" in html
@@ -33,6 +34,7 @@ def test_plan_shows_headline_difficulty_steps_gaps_credentials_and_sources(clien
 def test_plan_marks_a_held_credential(client):
     html = client.get("/plan/?origin=AU&credential=hlt50321&setting=inpatient&destination=AU").content.decode()
     assert "You hold this" in html
+    assert "<h1>Progressing in Australia</h1>" in html
 
 
 def test_plan_for_someone_new_to_coding(client):
