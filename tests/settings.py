@@ -17,5 +17,7 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 SESSION_COOKIE_NAME = "sessionid"
 CSRF_COOKIE_NAME = "csrftoken"
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+# Static files come from the finders (live_server serves them); no collected directory to look for.
+STATIC_ROOT = None
 # Staff users are created in many tests: a fast hasher keeps them quick (never in production).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -36,11 +36,7 @@ SECURITY_HEADERS = [
 
 
 @pytest.fixture(autouse=True)
-def fresh_caches(settings):
-    settings.STORAGES = {  # no collectstatic in tests
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+def fresh_caches():
     page_cache.clear()
     clear_cache()
     yield
