@@ -9,6 +9,8 @@ schema, and a 400 that names the fields at fault.
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -29,6 +31,18 @@ CI_PROFILE = settings(
 
 # Fetched once at collection; the OpenAPI view needs no database.
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application, base_url=BASE_URL, headers=HEADERS)
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    # As Django's test client does: the WSGI handler closes "old" connections around each request, and the
+    # test's own connection (inside the test transaction, so not in autocommit) looks old to it. SQLite's
+    # in-memory test database shrugs that off; PostgreSQL loses the connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def assert_errors_name_fields(response):

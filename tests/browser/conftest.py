@@ -4,7 +4,6 @@ import os
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.management import call_command
 from playwright.sync_api import Error, expect
 
 # live_server runs the app in a thread of this process; Playwright's sync API runs an event loop in it.
@@ -28,23 +27,6 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-quic",
         ],
     }
-
-
-@pytest.fixture(autouse=True)
-def reference_data(transactional_db):
-    # live_server needs transactional tests, and each one ends by emptying every table: load the data again.
-    from pathways.models import Country
-
-    if not Country.objects.exists():
-        call_command("load_reference_data", verbosity=0)
-
-
-@pytest.fixture(scope="package", autouse=True)
-def restore_reference_data(django_db_setup, django_db_blocker):
-    # Leave the database as tests/conftest.py made it, for the tests that run after these.
-    yield
-    with django_db_blocker.unblock():
-        call_command("load_reference_data", verbosity=0)
 
 
 @pytest.fixture
