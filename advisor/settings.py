@@ -304,6 +304,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_RETRY_AFTER_HEADER = True
 AXES_LOCKOUT_TEMPLATE = "advisor/admin_lockout.html"
+AXES_VERBOSE = False  # no start-up banner in every command's output; lockouts are still logged
 
 # Enquiries: privacy, abuse controls, notification retries.
 CURRENT_NOTICE_VERSION = "2026-11"  # bump whenever the collection notice wording changes
