@@ -81,7 +81,7 @@ bench: $(VENV)/.installed-dev var/secret_key
 	$(PY) bench/run.py
 
 bench-rules: $(VENV)/.installed var
-	$(PY) bench/rules_bench.py
+	LOG_LEVEL=WARNING $(PY) bench/rules_bench.py
 
 audit: $(VENV)/.installed-dev var/secret_key
 	$(PY) audit/run.py
