@@ -65,6 +65,7 @@ def _plan_context(request) -> tuple[dict, list]:
         "plan_url": reverse("advisor:plan") + "?" + params,
         "reference_version": str(reference.version),
         "recommended": recommended,
+        "total_months_text": rules.months_text(plan["total_months"]) if plan["total_months"] else "",
     }, []
 
 

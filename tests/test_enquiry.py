@@ -49,6 +49,8 @@ def test_form_page_summarises_the_plan_and_asks_nothing_the_questions_answered(c
     page = body(response)
     assert response.status_code == 200
     assert "From Australia to United Kingdom" in page
+    # The same time the plan page gives, a floor since some UK steps have no published duration.
+    assert "at least 25–37 months" in page
     for asked_already in ('name="origin"', 'name="destination"', 'name="setting"', 'name="years"'):
         assert asked_already not in page
     # The plan parameters ride along in the form's address.
