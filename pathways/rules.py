@@ -693,26 +693,22 @@ def _build_plan(profile: LearnerProfile, reference: Reference, *, with_ranking: 
         origin_settings = reference.split_settings(origin.code)
         missing = origin_settings - settings
         setting_phrase = _settings_phrase(reference, settings)
+        shift = None
         if dest_shifted:
             where = _settings_phrase(reference, dest_settings)
-            text = (
-                f"{destination.name} codes {where} with its own classifications, not {setting_phrase} work. "
-                f"Expect to learn episode-based abstraction of {where}: reading the whole record, choosing the "
-                "principal diagnosis and sequencing every additional diagnosis and procedure."
-            )
-            provenance = _derived("From where each country's classifications apply (country usage rows)")
-            other_gaps.append(
-                PlanGap("setting-shift", f"{where[:1].upper()}{where[1:]} coding", "major", text, provenance)
-            )
-            warnings.append(PlanNote("setting-shift", text, provenance))
+            shift = f"{destination.name} codes {where} with its own classifications, not {setting_phrase} work. "
         elif origin_settings and not dest_settings and "inpatient" in missing:
             # The origin splits its coders by setting and the learner did not code admitted care;
             # the destination codes every setting the same way, admitted episodes included.
             where = _settings_phrase(reference, missing)
-            text = (
+            shift = (
                 f"In {origin.name} you coded {setting_phrase} work only, while {destination.name} coders work "
-                f"across settings, {where} included. Expect to learn episode-based abstraction: reading the whole "
-                "record, choosing the principal diagnosis and sequencing every additional diagnosis and procedure."
+                f"across settings, {where} included. "
+            )
+        if shift:
+            text = (
+                f"{shift}Expect to learn episode-based abstraction of {where}: reading the whole record, choosing the "
+                "principal diagnosis and sequencing every additional diagnosis and procedure."
             )
             provenance = _derived("From where each country's classifications apply (country usage rows)")
             other_gaps.append(
