@@ -3,6 +3,7 @@
 import hashlib
 import json
 
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -30,7 +31,7 @@ def plan_body(form: PlanQueryForm) -> tuple[str, bytes]:
         _responses.clear()
         _responses_owner[0] = reference
     key = (reference.version, form.canonical_query())
-    hit = _responses.get(key)
+    hit = None if "api-cache" in settings.SPEED_OFF else _responses.get(key)
     if hit is None:
         plan = rules.build_plan(form.profile, reference)
         body = json.dumps(plan.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()

@@ -57,6 +57,10 @@ INSTALLED_APPS = [
     "advisor",
 ]
 
+# Speed mechanisms, each of which can be switched off at start-up (SPEED_OFF=page-cache,form-cache,...), so
+# make bench can measure what each one buys: bench/RESULTS.md gives the with/without figures.
+SPEED_OFF = set(envlist("SPEED_OFF"))
+
 MIDDLEWARE = [
     "advisor.logging.RequestLogMiddleware",
     # Answers repeat GETs of public pages (start, plan, compare, /api/plan/) before the rest of the stack,
@@ -80,6 +84,8 @@ MIDDLEWARE = [
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+if "page-cache" in SPEED_OFF:
+    MIDDLEWARE.remove("advisor.cache.PageCacheMiddleware")
 
 # django-axes first, so a locked-out username+IP is refused before the password is checked.
 AUTHENTICATION_BACKENDS = [
@@ -168,7 +174,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # learner can come back to an unfinished questionnaire; the start page says so.
 SESSION_COOKIE_AGE = 7 * 24 * 3600
 # Django's database sessions, loaded and updated with plain SQL (advisor/sessions.py): same table and format.
-SESSION_ENGINE = "advisor.sessions"
+SESSION_ENGINE = "django.contrib.sessions.backends.db" if "session-sql" in SPEED_OFF else "advisor.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 

@@ -65,6 +65,20 @@ PAGES = [
 ]
 
 
+# Speed mechanisms (advisor/settings.py SPEED_OFF), each switched off in turn on a server of its own,
+# measured on the pages it serves: (name, what it is, page labels, extra server environment).
+MECHANISMS = [
+    ("page-cache", "page cache middleware (public pages)", ["start", "plan", "compare", "/api/plan/"], {}),
+    ("form-cache", "blank form pages cached with per-request holes", ["question GET (origin)", "enquiry form GET"], {}),
+    ("api-cache", "API body cache", ["/api/plan/"], {}),
+    ("session-sql", "raw-SQL session engine", ["question GET (origin)", "question POST (origin, 303)"], {}),
+    ("version-sql", "raw read of the reference version", ["start", "/api/plan/", "question GET (origin)"], {}),
+    # Request logging is off in the main run (LOG_LEVEL=WARNING): this row turns it on for both figures.
+    ("log-fast", "logging micro-optimisations", ["start"], {"LOG_LEVEL": "INFO"}),
+]
+MECHANISMS_ONLY = [name for name in os.environ.get("BENCH_MECHANISMS", "").split(",") if name]
+
+
 def server_env() -> dict:
     """The server runs on its own database and static root under var/bench, started afresh."""
     return {"VAR_DIR": str(WORK), "WORKERS": WORKERS, "LOG_LEVEL": "WARNING"}
@@ -122,6 +136,89 @@ def prepare_post(base: str, path: str) -> tuple[Path | None, str]:
         return None, f"not available (POST gave {check.status}, not 303)"
     cookies |= check.cookies()
     return lua_post(path, body, cookies), ""
+
+
+def measure(app_url, base_url, label, method, path, scripts, baselines) -> dict:
+    """wrk on one page, right after a baseline run; {"missing": why} when the page does not answer."""
+    script = None
+    if method == "POST":
+        script, why = prepare_post(app_url, path)
+        if script is None:
+            return {"missing": why}
+        scripts.append(script)
+    else:
+        status = fetch(app_url + path).status
+        if status != 200:
+            return {"missing": f"not available (HTTP {status})"}
+    # The baseline runs right before each page, so a change in the machine's load during the
+    # run moves both figures of a ratio alike.
+    baselines.append(wrk(base_url + "/", SECONDS))
+    wrk(app_url + path, WARMUP, script)
+    result = wrk(app_url + path, SECONDS, script)
+    result["base"] = baselines[-1]["rps"]
+    print(
+        f"   {label}: {result['rps']:.0f} req/s (baseline just before: {result['base']:.0f}),"
+        f" p99 {result['p99']:.1f} ms",
+        flush=True,
+    )
+    return result
+
+
+# Each speed mechanism switched off in turn ------------------------------------------------------
+
+
+def gunicorn(port: int, env: dict, log: Path):
+    """The app as make serve runs it (same database and collected static files), without re-preparing them."""
+    env = server_env() | {"DEBUG": "0", "HTTPS": "0", "SECRET_KEY_FILE": str(ROOT / "var/secret_key")} | env
+    args = [str(VENV_BIN / "gunicorn"), "advisor.wsgi", "--bind", f"127.0.0.1:{port}", *gunicorn_opts()]
+    proc = start(args, env, log)
+    wait_http(f"http://127.0.0.1:{port}", "/healthz", proc)
+    return proc
+
+
+def measure_mechanisms(base_url: str, results: dict, scripts: list) -> list[list]:
+    """Rows of the with/without table: each mechanism off (SPEED_OFF=name) on the pages it serves, in this run."""
+    kinds = {label: (kind, method, path) for label, kind, method, path in PAGES}
+    rows = []
+    for name, what, labels, env in MECHANISMS:
+        if MECHANISMS_ONLY and name not in MECHANISMS_ONLY:
+            continue
+        print(f"== {name} off: {what}", flush=True)
+        runs = {}
+        for state, extra in (("with", {}), ("without", {"SPEED_OFF": name})):
+            if state == "with" and not env:
+                runs["with"] = results  # the main run above
+                continue
+            port = free_port()
+            server = gunicorn(port, env | extra, WORK / f"{name}-{state}.log")
+            try:
+                runs[state] = {
+                    label: measure(f"http://127.0.0.1:{port}", base_url, label, *kinds[label][1:], scripts, [])
+                    for label in labels
+                }
+            finally:
+                stop(server)
+        for label in labels:
+            on, off = runs["with"].get(label, {}), runs["without"].get(label, {})
+            if "rps" not in on or "rps" not in off:
+                rows.append([name, label, "n/a", "n/a", "", "", ""])
+                continue
+            need = STATELESS_RATIO if kinds[label][0] == "stateless" else FORM_RATIO
+            ratio_on, ratio_off = on["rps"] / on["base"], off["rps"] / off["base"]
+            meets_on = ratio_on >= need and on["p99"] < P99_MS
+            meets_off = ratio_off >= need and off["p99"] < P99_MS
+            budget = "needed" if meets_on and not meets_off else "met without" if meets_off else "missed"
+            rows.append(
+                [
+                    name,
+                    label,
+                    f"{ratio_on:.0%} (p99 {on['p99']:.1f} ms)",
+                    f"{ratio_off:.0%} (p99 {off['p99']:.1f} ms)",
+                    f"{(ratio_on - ratio_off) * 100:+.0f}",
+                    f"{budget} (≥{need:.0%})",
+                ]
+            )
+    return rows
 
 
 # First visit weight ------------------------------------------------------------------------------
@@ -229,30 +326,11 @@ def main() -> int:
         wrk(base_url + "/", WARMUP)
         results, baselines = {}, []
         for label, _kind, method, path in PAGES:
-            script, why = None, ""
-            if method == "POST":
-                script, why = prepare_post(app_url, path)
-                if script is None:
-                    results[label] = {"missing": why}
-                    continue
-                scripts.append(script)
-            else:
-                status = fetch(app_url + path).status
-                if status != 200:
-                    results[label] = {"missing": f"not available (HTTP {status})"}
-                    continue
-            # The baseline runs right before each page, so a change in the machine's load during the
-            # run moves both figures of a ratio alike.
-            baselines.append(wrk(base_url + "/", SECONDS))
-            wrk(app_url + path, WARMUP, script)
-            results[label] = wrk(app_url + path, SECONDS, script)
-            results[label]["base"] = baselines[-1]["rps"]
-            results[label]["bytes"] = None if method == "POST" else first_visit_bytes(app_url, path)
-            print(
-                f"   {label}: {results[label]['rps']:.0f} req/s (baseline just before: {baselines[-1]['rps']:.0f}),"
-                f" p99 {results[label]['p99']:.1f} ms",
-                flush=True,
-            )
+            results[label] = measure(app_url, base_url, label, method, path, scripts, baselines)
+            if "missing" not in results[label]:
+                results[label]["bytes"] = None if method == "POST" else first_visit_bytes(app_url, path)
+        stop(app)
+        mechanism_rows = measure_mechanisms(base_url, results, scripts)
     finally:
         stop(app)
         stop(baseline)
@@ -302,12 +380,22 @@ def main() -> int:
     header = ["page", "req/s", "vs baseline", "p50 ms", "p99 ms", "SQL cold / warm", "first visit KB", "result"]
     print()
     print(text_table(header, rows))
-    write_results(header, rows, f"{load_before} before, {load()} after")
+    print()
+    print(text_table(MECHANISM_HEADER, mechanism_rows))
+    write_results(header, rows, mechanism_rows, f"{load_before} before, {load()} after")
     print(f"\nwrote {Path('bench/RESULTS.md')}; {failures} row(s) miss a target")
     return 1 if failures and os.environ.get("BENCH_STRICT") == "1" else 0
 
 
-def write_results(header: list[str], rows: list[list], loads: str) -> None:
+MECHANISM_HEADER = ["mechanism", "page", "with", "without", "points", "budget"]
+# What follows this line in bench/RESULTS.md is written by people (why each mechanism stays) and kept.
+KEPT_MARKER = "<!-- Written by hand below: kept by make bench. -->"
+
+
+def write_results(header: list[str], rows: list[list], mechanism_rows: list[list], loads: str) -> None:
+    results = ROOT / "bench" / "RESULTS.md"
+    old = results.read_text() if results.exists() else ""
+    kept = old[old.index(KEPT_MARKER) :] if KEPT_MARKER in old else KEPT_MARKER + "\n"
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
     text = f"""# Benchmark results
 
@@ -329,8 +417,19 @@ Targets (shared/DESIGN.md): pages without personal state ≥ 60% of the baseline
 a form ≥ 20%; p99 < 50 ms; first visit ≤ 80 KB; ≤ 6 SQL queries.
 
 {markdown_table(header, rows)}
-"""
-    (ROOT / "bench" / "RESULTS.md").write_text(text)
+
+## Each speed mechanism switched off in turn
+
+Each mechanism is switched off at start-up (`SPEED_OFF=<name>`) on a server of its own with the same database,
+and the pages it serves are measured again the same way (a baseline run right before each page). "with" is the
+main table's figure (for logging, a server of its own with request logging on, as production has it); "points"
+is the difference in percentage points of the baseline. A mechanism stays only if the budget needs it or it buys
+at least 10 points.
+
+{markdown_table(MECHANISM_HEADER, mechanism_rows) if mechanism_rows else "(not measured in this run)"}
+
+{kept}"""
+    results.write_text(text)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Contract:
 
 import threading
 
+from django.conf import settings
 from django.db import connection
 
 from pathways import models, rules
@@ -29,6 +30,9 @@ def current_stamp() -> tuple:
     Plain SQL: this runs on every request, and the ORM's queryset machinery costs about 15
     times the query itself here (~570 µs against ~35 µs on SQLite).
     """
+    if "version-sql" in settings.SPEED_OFF:
+        row = models.ReferenceVersion.objects.order_by("id").values_list("version", "changed_at").first()
+        return tuple(row) if row else (0, None)
     table = connection.ops.quote_name(models.ReferenceVersion._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT version, changed_at FROM {table} ORDER BY id LIMIT 1")
