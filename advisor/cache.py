@@ -1,22 +1,14 @@
-"""Caches that keep pages cheap to serve, and what may never be cached.
+"""Caches that keep pages cheap to serve, built on Django's cache framework (caches["pages"]: a bounded
+per-process LocMemCache, or Redis when REDIS_URL is set), and what may never be cached.
 
-Two pieces, both per process (a hit must cost less than a round trip to a shared cache would):
-
-- PageCacheMiddleware answers repeat GETs of pages without personal state (start, plan, compare,
-  /api/plan/) before the rest of the middleware stack runs. It stores the complete response as it left
-  the stack (Content-Security-Policy and security headers included) under the full URL
-  (scheme, host, path, query string), the reference-data version, the htmx mode (full page, partial, or
-  history restore) and whether the client accepts gzip. A view opts in with `share(response)`; a response
-  is only stored if it is a 200 or 400, says `public`, sets no cookie, and varies on nothing the key
-  does not cover, and never if the policy carries a nonce (one that must change on every response; the
-  nonce="..." attribute django-htmx's script tag prints is unused while the policy has none). A page that
-  varies on Cookie (start) is served from the cache only to visitors without
-  a session cookie: only they are sure to see the public copy.
-
-  The reference-data version row is read with one plain-SQL query per request, or at most once per
-  PAGE_CACHE_VERSION_SECONDS per process when that setting is above 0 (a change saved through the admin
-  then shows on cached pages within that many seconds).
-
+- PageCacheMiddleware is Django's own page cache (django.utils.cache: get_cache_key and learn_cache_key, so
+  the key covers the full URL and every header the response varies on), applied only to the responses views
+  mark with share() (start, plan, compare, /api/plan/), keyed also on the reference-data version, and placed
+  just inside the request log so a hit skips the rest of the middleware. It stores the complete response as
+  it left the stack, Content-Security-Policy and security headers included. A response is only stored if it
+  is a 200 or 400, sets no cookie, is not private and carries no CSP nonce; one that varies on Cookie
+  (start) only when the request has no cookies, so no visitor's cookies become a key of their own.
+  Conditional requests go to the view (the API answers them with 304).
 - `form_page()` caches the rendered body of a blank form page with holes where per-request values go:
   the CSRF token, and whatever the caller adds (the enquiry form's submission id and signed time-trap
   token). The page is rendered once with placeholders in place of those values; every request then
@@ -24,59 +16,42 @@ Two pieces, both per process (a hit must cost less than a round trip to a shared
   to a POST are never cached: they hold what someone typed.
 """
 
+import hashlib
 import re
-import secrets
-import threading
 import time
-from collections import OrderedDict
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.db import DatabaseError
 from django.dispatch import receiver
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
+from django.utils.cache import get_cache_key, has_vary_header, learn_cache_key
 from django.utils.csp import CSP
 
 from pathways.reference import current_stamp
 
-MAX_ENTRIES = 500  # per cache, per process; least recently used go first
-MAX_BODY = 512 * 1024  # bigger responses are served normally, never stored
-
-_lock = threading.Lock()
-_pages: OrderedDict = OrderedDict()
-_shared_paths: set[str] = set()
-_forms: OrderedDict = OrderedDict()
-_forms_owner: list = [None]  # the Reference the form pages were rendered from
+_public_paths: set[str] = set()  # paths whose views gave a shareable response (a handful: one per public view)
 _stamp: list = [0.0, None]  # [monotonic time read, (version, changed_at)]
-
-_GZIP = re.compile(r"\bgzip\b")
 # Request headers that make the answer conditional: let the view decide (the API answers 304).
 _CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
-# What a stored response may vary on: all part of the key, or (Cookie) checked before serving.
-_VARY_COVERED = {"hx-request", "accept-encoding", "cookie"}
+
+
+def pages():
+    return caches["pages"]
 
 
 def clear() -> None:
-    with _lock:
-        _pages.clear()
-        _shared_paths.clear()
-        _forms.clear()
-        _stamp[:] = [0.0, None]
+    pages().clear()
+    _public_paths.clear()
+    _stamp[:] = [0.0, None]
 
 
 @receiver(setting_changed)
 def _settings_changed(**kwargs):
     # Pages carry settings (operator details, security headers): tests that change them start afresh.
     clear()
-
-
-def _put(store: OrderedDict, key, value) -> None:
-    with _lock:
-        store[key] = value
-        store.move_to_end(key)
-        while len(store) > MAX_ENTRIES:
-            store.popitem(last=False)
 
 
 def reference_stamp() -> tuple:
@@ -86,6 +61,11 @@ def reference_stamp() -> tuple:
     if _stamp[1] is None or ttl <= 0 or now - _stamp[0] >= ttl:
         _stamp[:] = [now, current_stamp()]
     return _stamp[1]
+
+
+def _key_prefix() -> str:
+    """The reference-data version as a cache key prefix: a new version leaves every stored page behind."""
+    return "ref" + hashlib.md5(repr(reference_stamp()).encode(), usedforsecurity=False).hexdigest()[:16]
 
 
 def htmx_mode(request) -> str:
@@ -106,38 +86,15 @@ def share(response):
     return response
 
 
-class _Entry:
-    __slots__ = ("status", "headers", "content", "varies_on_cookie")
-
-    def __init__(self, response):
-        self.status = response.status_code
-        self.headers = list(response.items())
-        self.content = response.content
-        self.varies_on_cookie = "cookie" in _vary(response)
-
-    def response(self):
-        response = HttpResponse(self.content, status=self.status)
-        for name, value in self.headers:
-            response.headers[name] = value
-        return response
-
-
-def _vary(response) -> set[str]:
-    return {name.strip().lower() for name in response.get("Vary", "").split(",") if name.strip()}
-
-
-def _storable(response) -> bool:
+def _storable(request, response) -> bool:
     if not getattr(response, "page_cache_public", False) or response.status_code not in (200, 400):
         return False
-    if response.streaming or response.cookies or len(response.content) > MAX_BODY:
+    if response.streaming or response.cookies or "private" in response.get("Cache-Control", ""):
+        return False
+    if request.COOKIES and has_vary_header(response, "Cookie"):
         return False
     policies = response.get("Content-Security-Policy", "") + response.get("Content-Security-Policy-Report-Only", "")
-    if "'nonce-" in policies:
-        return False  # a nonce must differ on every response
-    control = {part.strip().split("=")[0].lower() for part in response.get("Cache-Control", "").split(",")}
-    if "public" not in control or control & {"private", "no-store", "no-cache"}:
-        return False
-    return _vary(response) <= _VARY_COVERED
+    return "'nonce-" not in policies  # a nonce must differ on every response
 
 
 class PageCacheMiddleware:
@@ -147,39 +104,32 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        meta = request.META
-        if request.path not in _shared_paths or request.method != "GET" or any(name in meta for name in _CONDITIONAL):
+        if request.method != "GET" or request.path not in _public_paths or any(h in request.META for h in _CONDITIONAL):
             # Only paths that gave a shareable response before pay for reading the version row
-            # (not /healthz, static files or the admin).
+            # (not /healthz, static files, the questions or the admin).
             response = self.get_response(request)
             if getattr(response, "page_cache_public", False):
-                _shared_paths.add(request.path)
+                _public_paths.add(request.path)
             return response
         try:
-            stamp = reference_stamp()
+            prefix = _key_prefix()
         except DatabaseError:
             return self.get_response(request)  # the view says what happened, as it would uncached
-        key = (
-            request.scheme,
-            meta.get("HTTP_HOST", ""),
-            request.path,
-            meta.get("QUERY_STRING", ""),
-            htmx_mode(request),
-            bool(_GZIP.search(meta.get("HTTP_ACCEPT_ENCODING", ""))),
-            stamp,
-        )
-        entry = _pages.get(key)
-        if entry is not None and not (entry.varies_on_cookie and settings.SESSION_COOKIE_NAME in request.COOKIES):
-            return entry.response()
+        cache = pages()
+        key = get_cache_key(request, prefix, "GET", cache=cache)
+        if key is not None and (response := cache.get(key)) is not None:
+            return response
         response = self.get_response(request)
-        if _storable(response):
-            _put(_pages, key, _Entry(response))
+        if _storable(request, response):
+            key = learn_cache_key(request, response, cache.default_timeout, prefix, cache=cache)
+            cache.set(key, response)
         return response
 
 
 # --- Blank form pages with per-request holes ------------------------------------------------------------
 
-_SECRET = secrets.token_hex(8)  # per process, so no page content can spell a placeholder
+# Per deployment (shared, like the cache, by every worker), so no page content can spell a placeholder.
+_SECRET = hashlib.sha256(f"form-holes:{settings.SECRET_KEY}".encode()).hexdigest()[:16]
 
 
 def placeholder(name: str) -> str:
@@ -194,21 +144,19 @@ def _policy_uses_nonce() -> bool:
     return any(CSP.NONCE in values for policy in policies for values in policy.values())
 
 
-def form_page(request, key, reference, render, holes=(), fill=None):
-    """The response `render(placeholders)` gives, from a cache of its body keyed on `key` and `reference`.
+def form_page(request, key, render, holes=(), fill=None):
+    """The response `render(values)` gives, from a cache of its body keyed on `key` and the reference data.
 
     `render` gets {name: placeholder} for "csrf_token" and each of `holes`, to put in its context in place
     of the real values; `fill()` returns the real per-request values of `holes` for each response. Only
     200 responses are cached; a page without holes (an error page) is returned as rendered.
     """
+    values = {"csrf_token": get_token(request), **(fill() if fill else {})}
     if "form-cache" in settings.SPEED_OFF:
-        values = {"csrf_token": get_token(request), **(fill() if fill else {})}
         return render(values)
-    if _forms_owner[0] is not reference:
-        with _lock:
-            _forms.clear()
-            _forms_owner[0] = reference
-    entry = _forms.get(key)
+    cache = pages()
+    key = f"form.{_key_prefix()}.{hashlib.md5(repr(key).encode(), usedforsecurity=False).hexdigest()}"
+    entry = cache.get(key)
     if entry is None:
         response = render({name: placeholder(name) for name in ("csrf_token", *holes)})
         parts = _HOLE.split(response.content.decode(response.charset))
@@ -216,8 +164,7 @@ def form_page(request, key, reference, render, holes=(), fill=None):
             return response
         entry = (response.status_code, response["Content-Type"], parts)
         if response.status_code == 200 and not response.cookies and not _policy_uses_nonce():
-            _put(_forms, key, entry)
-    values = {"csrf_token": get_token(request), **(fill() if fill else {})}
+            cache.set(key, entry)
     status, content_type, parts = entry
     # parts alternates text and hole names: text, name, text, name, ..., text.
     body = "".join(values[part] if i % 2 else part for i, part in enumerate(parts))

@@ -8,7 +8,7 @@ travel in the POST body, and the confirmation URL carries an opaque reference.
 import logging
 
 from django.conf import settings
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -22,6 +22,7 @@ from advisor import ratelimit
 from advisor.enquiry_forms import EnquiryForm, new_form_ids
 from advisor.forms import PlanQueryForm
 from advisor.models import Enquiry
+from advisor.pages import bad_plan_link, render_page, see_other
 from advisor.questionnaire import error_summary
 from pathways import rules
 from pathways.reference import load_reference
@@ -31,18 +32,6 @@ log = logging.getLogger("advisor.enquiry")
 PERSONAL_FIELDS = ("name", "email", "phone", "best_time", "message", "extra_reference")
 
 
-def _is_partial(request) -> bool:
-    # A history restore must get the full page, or Back would show a fragment without layout.
-    return bool(request.htmx and not request.htmx.history_restore_request)
-
-
-def _render(request, template, context, status=200):
-    if _is_partial(request):
-        # htmx does not swap 4xx responses: a re-shown form must arrive as 200 to be seen.
-        return render(request, f"{template}#page", context, status=200)
-    return render(request, template, context, status=status)
-
-
 def _plan_context(request) -> tuple[dict, list]:
     """(the plan this enquiry is about, errors in the plan parameters). No parameters at all is a
     general enquiry, with no plan."""
@@ -50,12 +39,12 @@ def _plan_context(request) -> tuple[dict, list]:
         return {}, []
     query = PlanQueryForm.from_request(request)
     if not query.is_valid():
-        return {}, [{"field": name, "messages": messages} for name, messages in query.errors_as_dict().items()]
+        return {}, query.labelled_errors()
     reference = load_reference()
     try:
         plan = rules.build_plan(query.profile, reference).as_dict()
     except rules.PlanError as exc:
-        return {}, [{"field": "plan", "messages": [str(exc)]}]
+        return {}, [{"field": "Plan", "messages": [str(exc)]}]
     params = query.canonical_query()
     # The information pack on offer is the first credential the plan recommends the learner gets.
     recommended = next((c for c in plan.get("credentials", []) if not c.get("held")), None)
@@ -69,11 +58,9 @@ def _plan_context(request) -> tuple[dict, list]:
     }, []
 
 
-def _see_other(enquiry):
-    """303 to the confirmation (Post/Redirect/Get): reload and Back never send the form again."""
-    response = redirect("advisor:enquiry-sent", reference=enquiry.reference)
-    response.status_code = 303
-    return response
+def _sent(enquiry):
+    """Post/Redirect/Get to the confirmation: reload and Back never send the form again."""
+    return see_other(reverse("advisor:enquiry-sent", kwargs={"reference": enquiry.reference}))
 
 
 @sensitive_variables("form")
@@ -107,8 +94,7 @@ def enquire(request):
         return _blank_form(request)
     plan_context, plan_errors = _plan_context(request)
     if plan_errors:
-        # The same answer as the plan page gives for a bad plan address.
-        return render(request, "400.html", {"errors": plan_errors}, status=400)
+        return bad_plan_link(request, plan_errors)
     status = 200
     rate_limited = False
     form = EnquiryForm(request.POST, info_pack_credential=plan_context.get("recommended"))
@@ -116,14 +102,14 @@ def enquire(request):
         existing = Enquiry.objects.filter(submission_id=form.cleaned_data["submission_id"]).first()
         if existing:
             # A double click, a retry or Back-and-resubmit: the same enquiry, the same confirmation.
-            return _see_other(existing)
+            return _sent(existing)
         if ratelimit.allow("enquiry", request):
             enquiry = _submit(request, form, plan_context)
             log.info(
                 "enquiry received",
                 extra={"enquiry_id": enquiry.pk, "reference": enquiry.reference, "spam": enquiry.is_spam},
             )
-            return _see_other(enquiry)
+            return _sent(enquiry)
         log.warning("enquiry rate limit hit")
         rate_limited, status = True, 429
     if form.token_problem:
@@ -148,7 +134,7 @@ def _form_page(request, form, plan_context, status=200, rate_limited=False, hole
     if form.is_bound and (form.errors or rate_limited):
         context["page_title"] = "Error: " + context["page_title"]
     template = "advisor/429.html" if rate_limited else "advisor/enquire.html"
-    return _render(request, template, context, status=status)
+    return render_page(request, template, context, status=status)
 
 
 def _blank_form(request):
@@ -159,16 +145,13 @@ def _blank_form(request):
     def draw(holes):
         plan_context, plan_errors = _plan_context(request)
         if plan_errors:
-            # The same answer as the plan page gives for a bad plan address.
-            return render(request, "400.html", {"errors": plan_errors}, status=400)
+            return bad_plan_link(request, plan_errors)
         ids = {"submission_id": holes["submission_id"], "form_token": holes["form_token"]}
         form = EnquiryForm(initial=ids, info_pack_credential=plan_context.get("recommended"))
         return _form_page(request, form, plan_context, holes={"csrf_token": holes["csrf_token"]})
 
     key = ("enquire", page_cache.htmx_mode(request), request.get_full_path())
-    response = page_cache.form_page(
-        request, key, load_reference(), draw, holes=("submission_id", "form_token"), fill=new_form_ids
-    )
+    response = page_cache.form_page(request, key, draw, holes=("submission_id", "form_token"), fill=new_form_ids)
     if response.status_code == 200:
         # The blank form holds no personal data. Letting the browser keep it means Back after sending
         # shows the same form with the same submission id, which lands on the same enquiry.
@@ -188,7 +171,7 @@ def enquiry_sent(request, reference):
         "response_days": settings.ENQUIRY_RESPONSE_BUSINESS_DAYS,
         "page_title": "Enquiry sent",
     }
-    return _render(request, "advisor/enquiry_sent.html", context)
+    return render_page(request, "advisor/enquiry_sent.html", context)
 
 
 @require_GET

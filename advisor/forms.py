@@ -42,26 +42,50 @@ def invalid_utf8_parameters(raw_query: str | bytes) -> list[str]:
     return list(dict.fromkeys(bad))
 
 
+def clean_country(reference: rules.Reference, value: str, *, allow_none: bool) -> str | None:
+    """A country code in any case (or "none" when allowed, as None), checked against the reference data."""
+    value = value.strip()
+    if "\ufffd" in value:
+        raise forms.ValidationError("This is not valid text (UTF-8).")
+    if allow_none and value.lower() == "none":
+        return None
+    codes = ", ".join(sorted(reference.countries))
+    choices = f"{codes}{', or none' if allow_none else ''}"
+    if not _COUNTRY_CODE.match(value):
+        raise forms.ValidationError(f"Enter a two-letter country code: one of {choices}.")
+    code = value.upper()
+    if code not in reference.countries:
+        raise forms.ValidationError(f"We have no information about {code}. Choose one of {choices}.")
+    return code
+
+
 class PlanQueryForm(forms.Form):
     """The plan parameters as a learner or a client sends them; `.profile` once valid.
 
     Codes are accepted in any case. `setting` defaults to "both"; `years` is optional.
     """
 
+    # Labels name each parameter on the bad-link page.
     origin = forms.CharField(
+        label="Where you trained",
         max_length=10,
         error_messages={"required": "Choose the country you trained in, or none if you have not trained yet."},
     )
     credential = forms.MultipleChoiceField(
+        label="Credentials",
         required=False,
         error_messages={
             "invalid_choice": "We do not know the credential code %(value)s. Leave it out, or check its spelling.",
             "invalid_list": "Give credentials as a list of codes.",
         },
     )
-    setting = forms.CharField(max_length=20, required=False)
-    years = forms.CharField(max_length=10, required=False)
-    destination = forms.CharField(max_length=10, error_messages={"required": "Choose the country you want to work in."})
+    setting = forms.CharField(label="Setting", max_length=20, required=False)
+    years = forms.CharField(label="Years of experience", max_length=10, required=False)
+    destination = forms.CharField(
+        label="Where you want to work",
+        max_length=10,
+        error_messages={"required": "Choose the country you want to work in."},
+    )
 
     def __init__(self, data=None, *args, reference: rules.Reference | None = None, raw_query=None, **kwargs):
         super().__init__(data, *args, **kwargs)
@@ -80,19 +104,7 @@ class PlanQueryForm(forms.Form):
 
     def _country(self, name: str, value: str, *, allow_none: bool) -> str | None:
         self._single(name)
-        value = value.strip()
-        if "\ufffd" in value:
-            raise forms.ValidationError("This is not valid text (UTF-8).")
-        if allow_none and value.lower() == "none":
-            return None
-        codes = ", ".join(sorted(self.reference.countries))
-        choices = f"{codes}{', or none' if allow_none else ''}"
-        if not _COUNTRY_CODE.match(value):
-            raise forms.ValidationError(f"Enter a two-letter country code: one of {choices}.")
-        code = value.upper()
-        if code not in self.reference.countries:
-            raise forms.ValidationError(f"We have no information about {code}. Choose one of {choices}.")
-        return code
+        return clean_country(self.reference, value, allow_none=allow_none)
 
     def clean_origin(self):
         return self._country("origin", self.cleaned_data["origin"], allow_none=True)
@@ -172,6 +184,29 @@ class PlanQueryForm(forms.Form):
         parts.append(f"destination={profile.destination}")
         return "&".join(parts)
 
+    def labelled_errors(self) -> list[dict]:
+        """The errors as the bad-link page lists them: [{"field": its label, "messages": [...]}]."""
+        return [
+            {"field": self.fields[name].label if name in self.fields else "Plan", "messages": messages}
+            for name, messages in self.errors_as_dict().items()
+        ]
+
     def errors_as_dict(self) -> dict[str, list[str]]:
         """{"field": ["message", ...]}, with "__all__" for errors about the whole query."""
         return {name: [str(message) for message in messages] for name, messages in self.errors.items()}
+
+
+class CompareQueryForm(forms.Form):
+    """The compare page's ?origin=: the plan's origin parameter, checked the same way."""
+
+    origin = forms.CharField(error_messages={"required": "Select where you trained as a coder"})
+
+    def __init__(self, data, *, reference: rules.Reference):
+        super().__init__(data)
+        self.reference = reference
+
+    def clean_origin(self):
+        try:
+            return clean_country(self.reference, self.cleaned_data["origin"], allow_none=True)
+        except forms.ValidationError:
+            raise forms.ValidationError("Select where you trained as a coder") from None

@@ -75,8 +75,8 @@ class EnquiryManager(models.Manager):
         """
         from advisor import notifications
 
-        if existing := self.filter(submission_id=submission_id).first():
-            return existing, False
+        # The enquiry view has looked for the submission id already (before the rate limit): no second
+        # look here; a resubmission fails the constraint and is found below.
         now = timezone.now()
         for _ in range(5):
             try:

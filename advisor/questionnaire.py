@@ -1,6 +1,7 @@
-"""The guided questionnaire: one form per step, the order of the steps, and the answers kept in the session.
+"""The guided questionnaire: one form per step, the order of the steps, and the answers kept in a cookie.
 
-Answers live in `request.session["answers"]` as plain values:
+Answers live in a signed cookie of the learner's own (settings.ANSWERS_COOKIE_NAME, django.core.signing), never in
+a server-side session, as plain values:
     {"origin": "AU" | "none", "credentials": ["hlt50321"], "setting": "inpatient" | "outpatient" | "both" | "not-sure",
      "years": 2 | None, "destination": "GB"}
 A key is present once its step is answered. The plan itself is never stored: `plan_query()` turns the answers into
@@ -8,16 +9,19 @@ the plan page's parameters (DESIGN.md), so the plan URL is a permalink with no p
 """
 
 from django import forms
+from django.conf import settings
+from django.core import signing
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.html import format_html
 
-SESSION_KEY = "answers"
+from advisor.forms import MAX_YEARS
+
+ANSWERS_SALT = "advisor.questionnaire.answers"
 STEPS = ["origin", "credentials", "experience", "destination"]
 NEW_TO_CODING = "none"
 NONE_OF_THESE = "none"
 NOT_SURE = "not-sure"
-MAX_YEARS = 60
 
 SETTING_CHOICES = [
     ("inpatient", "Inpatient: patients admitted to hospital"),
@@ -183,11 +187,34 @@ def credential_choices(reference, answers):
     return list(reference.credentials_for(origin))
 
 
-# --- Answers in the session -----------------------------------------------------------------------------------
+# --- Answers in the learner's cookie -------------------------------------------------------------------------
 
 
-def get_answers(session):
-    return dict(session.get(SESSION_KEY, {}))
+def get_answers(request):
+    """The answers so far, from the learner's cookie: {} when there is none, or it has expired or been altered."""
+    value = request.COOKIES.get(settings.ANSWERS_COOKIE_NAME)
+    return {} if value is None else read_answers(value)
+
+
+def read_answers(value):
+    try:
+        answers = signing.loads(value, salt=ANSWERS_SALT, max_age=settings.ANSWERS_COOKIE_AGE)
+    except signing.BadSignature:  # expired too
+        return {}
+    return answers if isinstance(answers, dict) else {}
+
+
+def keep_answers(response, answers):
+    """Store the answers in the learner's cookie for another ANSWERS_COOKIE_AGE seconds."""
+    response.set_cookie(
+        settings.ANSWERS_COOKIE_NAME,
+        signing.dumps(answers, salt=ANSWERS_SALT, compress=True),
+        max_age=settings.ANSWERS_COOKIE_AGE,
+        secure=settings.ANSWERS_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def initial_for(step, answers):
@@ -200,8 +227,9 @@ def initial_for(step, answers):
     return {step: answers.get(step)}
 
 
-def save_answer(session, step, cleaned_data, reference):
-    answers = get_answers(session)
+def save_answer(answers, step, cleaned_data, reference):
+    """The answers with this step's answer in them (a new dict)."""
+    answers = dict(answers)
     if step == "origin":
         if answers.get("origin") != cleaned_data["origin"]:
             # Credentials of another country no longer apply: keep only those the new origin offers, and ask again
@@ -222,7 +250,6 @@ def save_answer(session, step, cleaned_data, reference):
         answers["years"] = cleaned_data.get("years")
     else:
         answers[step] = cleaned_data[step]
-    session[SESSION_KEY] = answers
     return answers
 
 

@@ -62,7 +62,7 @@ INSTALLED_APPS = [
 SPEED_OFF = set(envlist("SPEED_OFF"))
 
 MIDDLEWARE = [
-    "advisor.logging.RequestLogMiddleware",
+    "advisor.logs.RequestLogMiddleware",
     # Answers repeat GETs of public pages (start, plan, compare, /api/plan/) before the rest of the stack,
     # with the headers the stack gave them the first time: see advisor/cache.py.
     "advisor.cache.PageCacheMiddleware",
@@ -128,12 +128,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: per-process memory by default; REDIS_URL shares it between workers and machines.
+# Caches: per-process memory by default, each bounded; REDIS_URL shares them between workers and machines.
+# "pages" holds public pages and blank forms (advisor/cache.py), keyed on the reference-data version.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "pages": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "pages",
+        },
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 1000}},
+        "pages": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "pages",
+            "TIMEOUT": 3600,
+            "OPTIONS": {"MAX_ENTRIES": 1000},
+        },
+    }
 # Cached public pages check the reference-data version row on every request (0), or at most once per this
 # many seconds per process: a change then shows within that time, for one query a request less.
 PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", "0"))
@@ -170,11 +186,12 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Sessions hold questionnaire answers only (never contact details). They last a week so a
-# learner can come back to an unfinished questionnaire; the start page says so.
+# Questionnaire answers live in a signed cookie of the learner's own (advisor/questionnaire.py), never in a
+# server-side session. It lasts a week so a learner can come back to an unfinished questionnaire; the start
+# page says so. Sessions (Django's database sessions) are for staff signed in to admin.
+ANSWERS_COOKIE_NAME = "answers"
+ANSWERS_COOKIE_AGE = 7 * 24 * 3600
 SESSION_COOKIE_AGE = 7 * 24 * 3600
-# Django's database sessions, loaded and updated with plain SQL (advisor/sessions.py): same table and format.
-SESSION_ENGINE = "django.contrib.sessions.backends.db" if "session-sql" in SPEED_OFF else "advisor.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -204,7 +221,7 @@ SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "1" if HTTPS else "0")
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "1" if HTTPS else "0")
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "0")
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = ANSWERS_COOKIE_SECURE = HTTPS
 # A load balancer may probe the health check over plain HTTP inside the private network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # W021 asks for HSTS preload. Preloading is a one-way promise to browser vendors that the whole
@@ -214,6 +231,7 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if HTTPS:
     # __Host- cookies are only sent over HTTPS, for this host, for every path.
     SESSION_COOKIE_NAME = "__Host-sessionid"
+    ANSWERS_COOKIE_NAME = "__Host-answers"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 
@@ -282,17 +300,28 @@ OPERATOR = {
     "privacy_email": os.environ.get("OPERATOR_PRIVACY_EMAIL", os.environ.get("OPERATOR_EMAIL", "")),
 }
 
-# Logs go to stderr, one JSON object per line (LOG_FORMAT=plain for people), and never carry
-# request bodies, query strings or personal data: see advisor/logging.py.
+# Logs go to stderr, one JSON object per line (python-json-logger; LOG_FORMAT=plain for people), and never
+# carry request bodies, query strings or personal data: see advisor/logs.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"personal_data": {"()": "advisor.logs.PersonalDataFilter"}},
     "formatters": {
-        "json": {"()": "advisor.logging.JsonFormatter"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+            "json_ensure_ascii": False,
+        },
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {
-        "stderr": {"class": "logging.StreamHandler", "formatter": os.environ.get("LOG_FORMAT", "json")},
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": os.environ.get("LOG_FORMAT", "json"),
+            "filters": ["personal_data"],
+        },
     },
     "root": {"handlers": ["stderr"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {

@@ -10,7 +10,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.db import connection
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -20,30 +20,13 @@ from django.views.decorators.vary import vary_on_headers
 
 from advisor import cache as page_cache
 from advisor import questionnaire
-from advisor.forms import PlanQueryForm
+from advisor.forms import CompareQueryForm, PlanQueryForm
+from advisor.pages import bad_plan_link, render_page, see_other
 from pathways.models import ClassificationKind, SourceKind
 from pathways.reference import load_reference
 from pathways.rules import PlanError, build_plan, months_text, rank_destinations
 
 PUBLIC_MAX_AGE = 600  # seconds browsers and proxies may keep a public page
-
-
-def _wants_partial(request):
-    # A history restore must get the full page, or Back would show a fragment without layout (django-htmx #410).
-    return bool(request.htmx and not request.htmx.history_restore_request)
-
-
-def _render(request, template, context, status=200):
-    if _wants_partial(request):
-        template = f"{template}#page"
-    return render(request, template, context, status=status)
-
-
-def _see_other(url):
-    """303 after a POST, so Back and reload never resubmit (Post/Redirect/Get); htmx follows it too."""
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
 
 
 def _public_page(view):
@@ -70,11 +53,11 @@ def _public_page(view):
 
 @require_GET
 def start(request):
-    # The start page is public and cached for everyone without a session cookie. Only a visitor who has a session
-    # can have unfinished answers, so only they get a personal copy with a "continue" link (Vary: Cookie keeps
-    # shared caches from mixing the two).
-    if settings.SESSION_COOKIE_NAME in request.COOKIES:
-        answers = questionnaire.get_answers(request.session)
+    # The start page is public and cached for everyone without an answers cookie. Only a visitor who has one can
+    # have unfinished answers, so only they get a personal copy with a "continue" link (Vary: Cookie keeps shared
+    # caches from mixing the two).
+    if settings.ANSWERS_COOKIE_NAME in request.COOKIES:
+        answers = questionnaire.get_answers(request)
         if questionnaire.is_started(answers) and not questionnaire.is_complete(answers):
             response = _start_page(request, resume_url=questionnaire.step_url(questionnaire.first_unanswered(answers)))
             patch_cache_control(response, private=True, no_cache=True)
@@ -110,19 +93,19 @@ def question(request, step):
     if step not in questionnaire.STEPS:
         raise Http404("No such question")
     reference = load_reference()
-    answers = questionnaire.get_answers(request.session)
+    answers = questionnaire.get_answers(request)
     returning = request.GET.get("next") == "check"
     if not questionnaire.is_reachable(step, answers):
         pending = questionnaire.first_unanswered(answers)
         url = questionnaire.step_url(pending, returning=returning and pending != "check")
-        return _see_other(url) if request.method == "POST" else redirect(url)
+        return see_other(url) if request.method == "POST" else redirect(url)
 
     form_class = questionnaire.FORMS[step]
     if request.method == "POST":
         form = form_class(request.POST, reference=reference, answers=answers)
         if form.is_valid():
-            answers = questionnaire.save_answer(request.session, step, form.cleaned_data, reference)
-            return _see_other(questionnaire.next_url(step, answers, returning))
+            answers = questionnaire.save_answer(answers, step, form.cleaned_data, reference)
+            return questionnaire.keep_answers(see_other(questionnaire.next_url(step, answers, returning)), answers)
         # Invalid submissions answer 200: htmx does not swap 4xx responses, and the errors must be seen.
         return _question_page(request, step, form, answers, returning)
 
@@ -130,11 +113,11 @@ def question(request, step):
     # only the CSRF token filled in per request (answers are never contact details).
     key = ("question", page_cache.htmx_mode(request), request.get_full_path(), repr(sorted(answers.items())))
 
-    def render(holes):
+    def render(values):
         form = form_class(initial=questionnaire.initial_for(step, answers), reference=reference, answers=answers)
-        return _question_page(request, step, form, answers, returning, holes)
+        return _question_page(request, step, form, answers, returning, values)
 
-    return page_cache.form_page(request, key, reference, render)
+    return page_cache.form_page(request, key, render)
 
 
 def _question_page(request, step, form, answers, returning, extra=None):
@@ -147,7 +130,7 @@ def _question_page(request, step, form, answers, returning, extra=None):
         "error_summary": questionnaire.error_summary(form),
         **(extra or {}),
     }
-    return _render(request, "advisor/question.html", context)
+    return render_page(request, "advisor/question.html", context)
 
 
 @require_GET
@@ -156,13 +139,14 @@ def _question_page(request, step, form, answers, returning, extra=None):
 def check(request):
     reference = load_reference()
     if "destination" in request.GET:
-        # "Change your answers" on a plan permalink: take the plan's parameters as this session's answers, then
-        # show the clean check page. Only the learner's own session changes.
+        # "Change your answers" on a plan permalink: take the plan's parameters as this learner's answers, then
+        # show the clean check page. Only the learner's own cookie changes.
         form = PlanQueryForm.from_request(request, reference=reference)
+        response = redirect("advisor:check")
         if form.is_valid():
-            request.session[questionnaire.SESSION_KEY] = questionnaire.answers_from_profile(form.profile)
-        return redirect("advisor:check")
-    answers = questionnaire.get_answers(request.session)
+            questionnaire.keep_answers(response, questionnaire.answers_from_profile(form.profile))
+        return response
+    answers = questionnaire.get_answers(request)
     if not questionnaire.is_complete(answers):
         return redirect(questionnaire.step_url(questionnaire.first_unanswered(answers)))
     context = {
@@ -171,20 +155,12 @@ def check(request):
         "plan_query": questionnaire.plan_query(answers),
         "back_url": questionnaire.step_url(questionnaire.steps_for(answers)[-1]),
     }
-    return _render(request, "advisor/check.html", context)
+    return render_page(request, "advisor/check.html", context)
 
 
 # --- Plan and compare -------------------------------------------------------------------------------------------
 
 
-FIELD_NAMES = {
-    "origin": "Where you trained",
-    "credential": "Credentials",
-    "setting": "Setting",
-    "years": "Years of experience",
-    "destination": "Where you want to work",
-    "__all__": "Plan",
-}
 SOURCE_KIND_LABELS = dict(SourceKind.choices)
 KIND_LABELS = dict(ClassificationKind.choices)
 
@@ -198,22 +174,17 @@ def _move_name(plan):
     return f"{plan['origin']['name']} to {destination}"
 
 
-def _bad_plan_link(request, errors):
-    entries = [{"field": FIELD_NAMES.get(name, name), "messages": messages} for name, messages in errors.items()]
-    return render(request, "400.html", {"errors": entries}, status=400)
-
-
 @require_GET
 @_public_page
 def plan(request):
     form = PlanQueryForm.from_request(request)
     if not form.is_valid():
-        return _bad_plan_link(request, form.errors)
+        return bad_plan_link(request, form.labelled_errors())
     reference = load_reference()
     try:
         result = build_plan(form.profile, reference).as_dict()
     except PlanError as error:
-        return _bad_plan_link(request, {"__all__": [str(error)]})
+        return bad_plan_link(request, [{"field": "Plan", "messages": [str(error)]}])
     _label_sources(result)
     for step in result["steps"]:
         step["months_text"] = months_text(step["months"])
@@ -271,16 +242,16 @@ def compare(request):
     reference = load_reference()
     columns = sorted(reference.countries.values(), key=lambda c: c.name)
     origin_choices = [(c.code, c.name) for c in columns] + [(questionnaire.NEW_TO_CODING, "I have not trained yet")]
-    origin = request.GET.get("origin", "").strip()
-    origin = origin.lower() if origin.lower() == questionnaire.NEW_TO_CODING else origin.upper()
-    origin_error, ranking, origin_name = "", [], ""
+    origin, origin_error, ranking, origin_name = "", "", [], ""
     if "origin" in request.GET:
-        if origin in reference.countries or origin == questionnaire.NEW_TO_CODING:
-            rank_from = None if origin == questionnaire.NEW_TO_CODING else origin
+        form = CompareQueryForm(request.GET, reference=reference)
+        if form.is_valid():
+            rank_from = form.cleaned_data["origin"]
             ranking = rank_destinations(rank_from, reference)
-            origin_name = reference.countries[origin].name if rank_from else "no coding training"
+            origin = rank_from or questionnaire.NEW_TO_CODING
+            origin_name = reference.countries[rank_from].name if rank_from else "no coding training"
         else:
-            origin_error = "Select where you trained as a coder"
+            origin_error = form.errors["origin"][0]
     context = {
         "page_title": ("Error: " if origin_error else "") + "Compare the five coding systems",
         "columns": columns,
@@ -295,9 +266,7 @@ def compare(request):
         "error_summary": [{"id": "id_origin", "message": origin_error}] if origin_error else [],
         "ranking": ranking,
     }
-    # A bad ?origin= is a 400 for a plain request; htmx only swaps 2xx, so its users get the error with a 200.
-    status = 400 if origin_error and not _wants_partial(request) else 200
-    return _render(request, "advisor/compare.html", context, status=status)
+    return render_page(request, "advisor/compare.html", context, status=400 if origin_error else 200)
 
 
 def _compare_cell(reference, country, key):

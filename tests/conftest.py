@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from pytest_django.plugin import blocking_manager_key
 
@@ -8,6 +9,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Load the real reference data once per test session, as `make run` does."""
     with django_db_blocker.unblock():
         call_command("load_reference_data", verbosity=0)
+
+
+@pytest.fixture
+def stored_answers():
+    """The questionnaire answers a test client's cookie holds ({} without one)."""
+    from advisor.questionnaire import read_answers
+
+    def read(client):
+        cookie = client.cookies.get(settings.ANSWERS_COOKIE_NAME)
+        return read_answers(cookie.value) if cookie and cookie.value else {}
+
+    return read
 
 
 def _flushes_database(item) -> bool:

@@ -13,8 +13,9 @@ from advisor.settings import STORAGES
 SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = False
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = ANSWERS_COOKIE_SECURE = False
 SESSION_COOKIE_NAME = "sessionid"
+ANSWERS_COOKIE_NAME = "answers"
 CSRF_COOKIE_NAME = "csrftoken"
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 # Static files come from the finders (live_server serves them); no collected directory to look for.

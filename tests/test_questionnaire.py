@@ -1,7 +1,6 @@
 """The start page, the question steps and check-your-answers, through Django's test client."""
 
 import pytest
-from django.conf import settings
 
 from pathways.reference import load_reference
 
@@ -45,12 +44,12 @@ def test_start_page_says_what_the_service_does_and_starts_the_questions(client):
     assert "Continue where you left off" not in html
 
 
-def test_start_page_is_public_and_cacheable_without_a_session(client):
+def test_start_page_is_public_and_cacheable_without_an_answers_cookie(client):
     response = client.get("/")
     assert "public" in response["Cache-Control"]
     assert "max-age" in response["Cache-Control"]
     assert "Cookie" in response["Vary"]
-    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert not response.cookies
 
 
 def test_start_page_offers_to_continue_an_unfinished_questionnaire(client):
@@ -157,7 +156,7 @@ def test_none_of_these_cannot_be_chosen_with_a_credential(client, au_credential)
     assert "Select None of these only if you hold none of the credentials listed" in response.content.decode()
 
 
-def test_years_are_optional_and_not_sure_is_allowed(client):
+def test_years_are_optional_and_not_sure_is_allowed(client, stored_answers):
     answer(client, "origin", {"origin": "AU"})
     answer(client, "credentials", {"credentials": ["none"]})
     html = client.get("/questions/experience/").content.decode()
@@ -165,7 +164,7 @@ def test_years_are_optional_and_not_sure_is_allowed(client):
     assert "I’m not sure" in html
     response = answer(client, "experience", {"setting": "not-sure", "years": ""})
     assert response.status_code == 303
-    assert client.session["answers"]["years"] is None
+    assert stored_answers(client)["years"] is None
 
 
 def test_a_step_reached_out_of_order_redirects_to_the_first_unanswered(client):
@@ -262,7 +261,7 @@ def test_last_answer_leads_to_the_check_page(client):
     assert answer_all(client)["Location"] == "/questions/check/"
 
 
-def test_changing_an_answer_from_the_check_page_returns_there(client):
+def test_changing_an_answer_from_the_check_page_returns_there(client, stored_answers):
     answer_all(client)
     html = client.get("/questions/destination/?next=check").content.decode()
     assert 'class="back-link" href="/questions/check/"' in html
@@ -270,22 +269,22 @@ def test_changing_an_answer_from_the_check_page_returns_there(client):
     response = client.post("/questions/destination/?next=check", {"destination": "CA"})
     assert response.status_code == 303
     assert response["Location"] == "/questions/check/"
-    assert client.session["answers"]["destination"] == "CA"
+    assert stored_answers(client)["destination"] == "CA"
 
 
-def test_changing_the_origin_clears_credentials_and_asks_them_again(client, au_credential):
+def test_changing_the_origin_clears_credentials_and_asks_them_again(client, stored_answers, au_credential):
     answer_all(client, origin="AU", credentials=(au_credential,))
     response = client.post("/questions/origin/?next=check", {"origin": "GB"})
     assert response["Location"] == "/questions/credentials/?next=check"
-    assert "credentials" not in client.session["answers"]
+    assert "credentials" not in stored_answers(client)
     html = client.get("/questions/credentials/?next=check").content.decode()
     assert f'value="{au_credential}"' not in html
 
 
-def test_a_plan_link_can_be_edited_through_the_check_page(client):
+def test_a_plan_link_can_be_edited_through_the_check_page(client, stored_answers):
     response = client.get("/questions/check/?origin=au&setting=outpatient&destination=nz&years=4")
     assert response["Location"] == "/questions/check/"
-    assert client.session["answers"] == {
+    assert stored_answers(client) == {
         "origin": "AU",
         "credentials": [],
         "setting": "outpatient",

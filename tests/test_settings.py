@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from advisor.logging import JsonFormatter
-
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
     "DEBUG": "0",
@@ -76,6 +74,7 @@ def test_production_defaults_to_https_with_host_prefixed_secure_cookies(monkeypa
     assert s.SECURE_HSTS_SECONDS >= 31536000
     assert s.SESSION_COOKIE_SECURE and s.CSRF_COOKIE_SECURE
     assert s.SESSION_COOKIE_NAME == "__Host-sessionid"
+    assert s.ANSWERS_COOKIE_NAME == "__Host-answers" and s.ANSWERS_COOKIE_SECURE
     assert s.CSRF_COOKIE_NAME == "__Host-csrftoken"
     assert not hasattr(s, "SECURE_PROXY_SSL_HEADER")
     assert s.STORAGES["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -86,6 +85,7 @@ def test_plain_http_loopback_turns_off_redirect_hsts_and_host_cookies(monkeypatc
     assert s.SECURE_SSL_REDIRECT is False
     assert s.SECURE_HSTS_SECONDS == 0
     assert not getattr(s, "SESSION_COOKIE_NAME", "sessionid").startswith("__Host-")
+    assert s.ANSWERS_COOKIE_NAME == "answers" and s.ANSWERS_COOKIE_SECURE is False
     assert s.CSRF_COOKIE_SECURE is False
 
 
@@ -217,6 +217,13 @@ def test_the_health_check_answers_plain_http_without_a_redirect(client, settings
 # Logs ---------------------------------------------------------------------------------------------
 
 
+def log_line(record: logging.LogRecord) -> str:
+    """The record as the configured stderr handler writes it: through its filter, then its formatter."""
+    handler = logging.getHandlerByName("stderr")
+    assert handler.filter(record)
+    return handler.format(record)
+
+
 @pytest.mark.django_db
 def test_request_log_records_method_path_status_and_duration_but_no_query_string(client, caplog):
     with caplog.at_level(logging.INFO, logger="advisor.request"):
@@ -224,7 +231,7 @@ def test_request_log_records_method_path_status_and_duration_but_no_query_string
     record = next(r for r in caplog.records if r.name == "advisor.request")
     assert (record.method, record.path) == ("GET", "/enquire/")
     assert isinstance(record.status, int) and record.duration_ms >= 0
-    line = JsonFormatter().format(record)
+    line = log_line(record)
     assert "someone@example.com" not in line
     assert "origin=AU" not in line
     assert json.loads(line)["path"] == "/enquire/"
@@ -234,7 +241,7 @@ def test_request_log_records_method_path_status_and_duration_but_no_query_string
 def test_request_log_never_contains_what_a_form_posted(client, caplog):
     with caplog.at_level(logging.DEBUG):
         client.post("/enquire/", {"name": "Ada Example", "email": "ada@example.com", "phone": "0412 345 678"})
-    text = "\n".join(JsonFormatter().format(r) for r in caplog.records)
+    text = "\n".join(log_line(r) for r in caplog.records)
     for value in ("Ada Example", "ada@example.com", "0412 345 678"):
         assert value not in text
 
@@ -245,9 +252,20 @@ def test_json_log_lines_mask_emails_and_phone_numbers_and_drop_objects():
     record.note = "call +61 412 345 678"
     record.email = "jo@example.com"
     record.request = object()
-    entry = json.loads(JsonFormatter().format(record))
+    entry = json.loads(log_line(record))
     assert entry["message"] == "could not reach [email]"
     assert entry["enquiry_id"] == 42
     assert entry["note"] == "call [number]"
     assert "email" not in entry and "request" not in entry
     assert entry["time"].endswith("+00:00")
+    assert (entry["level"], entry["logger"]) == ("WARNING", "advisor")
+
+
+def test_a_logged_exception_keeps_its_traceback_but_not_the_personal_data_in_it():
+    try:
+        raise ValueError("no account for jo@example.com")
+    except ValueError:
+        record = logging.LogRecord("advisor", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    entry = json.loads(log_line(record))
+    assert "ValueError: no account for [email]" in entry["exc_info"]
+    assert "jo@example.com" not in json.dumps(entry)
