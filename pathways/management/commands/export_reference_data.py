@@ -41,8 +41,7 @@ class Command(BaseCommand):
 
 
 def export_objects(model) -> list[dict]:
-    rows = with_key_relations(model).prefetch_related(*(field.name for field in model._meta.many_to_many))
-    rows = sorted(rows, key=lambda row: _sort_key(row.natural_key()))
+    rows = sorted(with_key_relations(model), key=lambda row: _sort_key(row.natural_key()))
     objects = serializers.serialize("python", rows, use_natural_foreign_keys=True, use_natural_primary_keys=True)
     for obj, field in ((obj, field) for obj in objects for field in model._meta.many_to_many):
         obj["fields"][field.name] = sorted(([*key] for key in obj["fields"][field.name]), key=_sort_key)

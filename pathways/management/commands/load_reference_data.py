@@ -1,18 +1,21 @@
 """Load fixtures/ into the database, so the database holds exactly what the files say.
 
-One transaction: every row is validated as full_clean() would (plain-words errors naming the
-file, entry and natural key), matched to an existing row by its natural key (so primary
-keys, and anything pointing at them, survive a reload), rows no longer in the files are
-deleted, the integrity check must pass, and ReferenceVersion goes up if anything changed.
-Loading twice gives the same database.
+Django's own deserializer does the work (natural keys, as loaddata reads them): each entry is matched to an
+existing row by its natural key, so primary keys, and anything pointing at them, survive a reload. Around it,
+in one transaction: every entry is checked and full_clean()ed, with errors in plain words naming the file and
+the entry; rows no longer in the files are deleted; the integrity check must pass; and ReferenceVersion goes up
+if anything changed. Loading twice gives the same database. Nothing here names a model's fields: a field added
+to a reference model loads (and exports) without a change here.
 """
 
 import json
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core import serializers
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.core.serializers.base import DeserializationError
 from django.db import DatabaseError, transaction
 from django.db.models import ProtectedError
 
@@ -47,30 +50,16 @@ FIXTURE_FILES = [
     ("transferable_skills.json", TransferableSkill),
 ]
 
-# The "fields" entries that make up each model's natural key, to name an entry in messages
-# before it can be resolved.
-KEY_FIELDS = {
-    CountryUsage: ["country", "classification"],
-    Route: ["origin", "destination"],
-    RouteCredential: ["route", "setting", "credential"],
-    RouteNote: ["route", "code"],
-    ClassificationGap: ["from_classification", "to_classification"],
-}
-
-# What natural_key() follows, so reading the existing rows is one query per model.
-KEY_RELATIONS = {
-    CountryUsage: ["country", "classification"],
-    Route: ["origin", "destination"],
-    RouteCredential: ["route__origin", "route__destination", "credential"],
-    RouteNote: ["route__origin", "route__destination"],
-    ClassificationGap: ["from_classification", "to_classification"],
-}
-
 
 def with_key_relations(model):
-    """The model's rows, with what natural_key() reads already joined in."""
-    relations = KEY_RELATIONS.get(model)
-    return model.objects.select_related(*relations) if relations else model.objects.all()
+    """The model's rows with their foreign keys, and theirs, joined in: natural_key() then reads no more rows."""
+    paths = []
+    for field in model._meta.concrete_fields:
+        if field.many_to_one:
+            paths.append(field.name)
+            paths += [f"{field.name}__{f.name}" for f in field.related_model._meta.concrete_fields if f.many_to_one]
+    rows = model.objects.select_related(*paths) if paths else model.objects.all()
+    return rows.prefetch_related(*(field.name for field in model._meta.many_to_many))
 
 
 def fixtures_dir(option: str | None) -> Path:
@@ -83,6 +72,19 @@ def display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path(settings.BASE_DIR).resolve()))
     except ValueError:
         return str(path)
+
+
+def snapshot() -> dict:
+    """Every reference row as the export writes it, by model and natural key: what a load may change."""
+    result = {}
+    for _, model in FIXTURE_FILES:
+        rows = list(with_key_relations(model))
+        objects = serializers.serialize("python", rows, use_natural_foreign_keys=True, use_natural_primary_keys=True)
+        result[model] = {
+            row.natural_key(): {name: sorted(v) if isinstance(v, list) else v for name, v in obj["fields"].items()}
+            for row, obj in zip(rows, objects, strict=True)
+        }
+    return result
 
 
 class Command(BaseCommand):
@@ -99,19 +101,22 @@ class Command(BaseCommand):
                 self.stdout.write(f"No fixtures directory at {display_path(directory)}: nothing loaded.")
             return
         files = _read_files(directory)
-        loader = _Loader()
         with transaction.atomic():
+            before = snapshot()
+            kept = {}
             for filename, model in FIXTURE_FILES:
-                loader.load_file(display_path(directory / filename), model, files.get(filename, []))
-            loader.delete_stale()
+                _load_file(display_path(directory / filename), model, files.get(filename, []), kept)
+            _delete_stale(kept)
             if errors := reference_data_errors():
                 lines = "\n".join(f"  {error.id}: {error.msg}" for error in errors)
                 raise CommandError(f"The reference data fails the integrity check; nothing was loaded:\n{lines}")
-            version = ReferenceVersion.bump() if loader.changed else ReferenceVersion.current()
+            counts = _compare(before, snapshot())
+            changed = counts["created"] or counts["updated"] or counts["deleted"]
+            version = ReferenceVersion.bump() if changed else ReferenceVersion.current()
         if options["verbosity"]:
-            counts = loader.counts
+            rows = sum(len(pks) for pks in kept.values())
             self.stdout.write(
-                f"Loaded {counts['rows']} reference rows from {len(files)} files: {counts['created']} created, "
+                f"Loaded {rows} reference rows from {len(files)} files: {counts['created']} created, "
                 f"{counts['updated']} updated, {counts['deleted']} deleted, {counts['unchanged']} unchanged "
                 f"(reference version {version})."
             )
@@ -139,202 +144,161 @@ def _read_files(directory: Path) -> dict[str, list]:
     return files
 
 
+def _load_file(where: str, model, entries: list, kept: dict) -> None:
+    """Save every entry of one file, adding the primary keys of its rows to kept[model]."""
+    seen, pending = {}, []
+    kept[model] = set()
+
+    def fail(index, message, obj=None):
+        name = f" ({_key_text(obj.natural_key())})" if obj is not None else ""
+        raise CommandError(f"{where}, entry {index + 1}{name}: {message}")
+
+    for index, entry in enumerate(entries):
+        _check_shape(entry, model, lambda message, index=index: fail(index, message))
+        # A reference must name a row this load keeps, not one still in the database that the files dropped.
+        for field, key in _references(model, entry):
+            if field.related_model is not model and not _kept(field, key, kept):
+                fail(index, _missing(field, key))
+        try:
+            (item,) = serializers.deserialize("python", [entry], handle_forward_references=True)
+        except (DeserializationError, ValidationError, ValueError, TypeError) as error:
+            fail(index, _plain(error))
+        obj = item.object
+        # The deserializer found the row by its natural key (pk set): validate it as the row it updates.
+        obj._state.adding = obj.pk is None
+        key = obj.natural_key()
+        if key in seen:
+            fail(index, f"duplicate of entry {seen[key] + 1}.", obj)
+        seen[key] = index
+        _validate(obj, [field.name for field in item.deferred_fields], lambda m, i=index, o=obj: fail(i, m, o))
+        try:
+            with transaction.atomic():
+                item.save()
+        except DatabaseError as error:
+            fail(index, f"the database refused it: {error}", obj)
+        kept[model].add(obj.pk)
+        pending.append((index, item, entry))
+    # References within the file (ICD-10-AM modifies ICD-10), wherever the row they name sits in it.
+    for index, item, entry in pending:
+        obj = item.object
+        for field, key in _references(model, entry):
+            if field.related_model is model and tuple(key) not in seen:
+                fail(index, _missing(field, key), obj)
+        if item.deferred_fields:
+            with transaction.atomic():
+                item.save_deferred_fields()
+            _validate(obj, [], lambda m, i=index, o=obj: fail(i, m, o))
+
+
+def _references(model, entry: dict):
+    """(field, natural key) for every row an entry refers to."""
+    for name, value in entry["fields"].items():
+        field = model._meta.get_field(name)
+        if field.many_to_many:
+            yield from ((field, key) for key in value)
+        elif field.many_to_one and value is not None:
+            yield field, value
+
+
+def _kept(field, key, kept: dict) -> bool:
+    try:
+        pk = field.related_model._default_manager.get_by_natural_key(*key).pk
+    except ObjectDoesNotExist:
+        return False
+    return pk in kept.get(field.related_model, {pk})  # a model the files do not hold: any row will do
+
+
+def _check_shape(entry, model, fail) -> None:
+    """What the deserializer would misread: the wrong model, a primary key, a reference that is not a natural key."""
+    label = model._meta.label_lower
+    if not isinstance(entry, dict) or not isinstance(entry.get("fields"), dict):
+        fail(f'expected {{"model": "{label}", "fields": {{...}}}}.')
+    if entry.get("model") != label:
+        fail(f"model {entry.get('model')!r} does not belong in this file (expected {label!r}).")
+    if "pk" in entry:
+        fail('has a "pk"; fixtures identify rows by natural key only.')
+    for name, value in entry["fields"].items():
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            field = None
+        if field is None or field.primary_key or not (field.concrete or field.many_to_many):
+            fail(f"unknown field {name!r}.")
+        keys = value if field.many_to_many else [] if value is None else [value] if field.many_to_one else None
+        if keys is None:
+            continue
+        if not isinstance(keys, list) or not all(
+            isinstance(key, list) and key and all(part is None or isinstance(part, str) for part in key) for key in keys
+        ):
+            example = "[[...], ...]" if field.many_to_many else '["AU"]'
+            fail(f"{name}: expected a natural key list such as {example}, got {json.dumps(value)}.")
+
+
+def _missing(field, key) -> str:
+    """ "credential 'aapc-xyz' does not exist.", naming the field too when its name is not the model's."""
+    what = field.related_model._meta.verbose_name
+    prefix = "" if field.name == what else f"{field.name}: "
+    shown = repr(key[0]) if len(key) == 1 else f"({_key_text(key)})"
+    return f"{prefix}{what} {shown} does not exist."
+
+
+def _validate(obj, exclude: list[str], fail) -> None:
+    try:
+        obj.full_clean(exclude=exclude)
+    except ValidationError as error:
+        fail(_validation_text(error))
+
+
+def _delete_stale(kept: dict) -> None:
+    """Delete rows the files no longer list, dependants first."""
+    for filename, model in reversed(FIXTURE_FILES):
+        stale = model.objects.exclude(pk__in=kept[model])
+        names = [str(obj) for obj in stale[:5]]
+        if not names:
+            continue
+        try:
+            with transaction.atomic():
+                # Stale rows may protect each other (ICD-10-AM modifies ICD-10): let go first.
+                for field in model._meta.concrete_fields:
+                    if field.many_to_one and field.related_model is model:
+                        stale.update(**{field.name: None})
+                stale.delete()
+        except ProtectedError as error:
+            used_by = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
+            raise CommandError(
+                f"{filename}: cannot remove {model._meta.verbose_name} {', '.join(names)}: "
+                f"still used by {', '.join(used_by)}."
+            ) from None
+
+
+def _compare(before: dict, after: dict) -> dict:
+    counts = dict.fromkeys(["created", "updated", "deleted", "unchanged"], 0)
+    for model, rows in after.items():
+        old = before[model]
+        counts["deleted"] += len(old.keys() - rows.keys())
+        for key, fields in rows.items():
+            state = "created" if key not in old else "unchanged" if old[key] == fields else "updated"
+            counts[state] += 1
+    return counts
+
+
 def _key_text(key) -> str:
     parts = key if isinstance(key, list | tuple) else [key]
     return ", ".join("null" if part is None else str(part) for part in parts)
 
 
+def _plain(error) -> str:
+    if isinstance(error, ValidationError):
+        return _validation_text(error)
+    cause = error.__cause__ or error.__context__
+    return str(cause if isinstance(cause, ValidationError | ValueError) else error)
+
+
 def _validation_text(error: ValidationError) -> str:
+    if not hasattr(error, "error_dict"):
+        return " ".join(error.messages)
     messages = []
     for field, field_messages in error.message_dict.items():
         prefix = "" if field == "__all__" else f"{field}: "
         messages += [f"{prefix}{message}" for message in field_messages]
     return " ".join(messages)
-
-
-class _Loader:
-    def __init__(self):
-        self.loaded = {}  # model -> {natural key: saved instance}
-        self.counts = dict.fromkeys(["rows", "created", "updated", "deleted", "unchanged"], 0)
-
-    @property
-    def changed(self) -> bool:
-        return any(self.counts[name] for name in ("created", "updated", "deleted"))
-
-    def load_file(self, where: str, model, entries: list):
-        self.where, self.model, self.entries = where, model, entries
-        self.loaded[model] = {}
-        self.existing = {
-            row.natural_key(): row
-            for row in with_key_relations(model).prefetch_related(*(field.name for field in model._meta.many_to_many))
-        }
-        # Index entries by natural key so a self-reference (ICD-10-AM modifies ICD-10) can load
-        # its target first, wherever it sits in the file.
-        self.index_by_key = {}
-        for index, entry in enumerate(entries):
-            if isinstance(entry, dict) and isinstance(entry.get("fields"), dict):
-                key = self._raw_key(entry["fields"])
-                if all(part is None or isinstance(part, str | int) for part in key):
-                    self.index_by_key.setdefault(key, index)
-        self.state = {}  # index -> "loading" | "done"
-        self.entry_of_key = {}
-        for index in range(len(entries)):
-            self._load_entry(index)
-
-    def _raw_key(self, fields: dict) -> tuple:
-        parts = []
-        for name in KEY_FIELDS.get(self.model, ["code"]):
-            value = fields.get(name)
-            parts += value if isinstance(value, list) else [value]
-        return tuple(parts)
-
-    def _fail(self, index: int, message: str, label: bool = True):
-        entry = self.entries[index]
-        fields = entry.get("fields") if isinstance(entry, dict) else None
-        name = f" ({_key_text(self._raw_key(fields))})" if label and isinstance(fields, dict) else ""
-        raise CommandError(f"{self.where}, entry {index + 1}{name}: {message}")
-
-    def _load_entry(self, index: int):
-        if self.state.get(index) == "done":
-            return
-        if self.state.get(index) == "loading":
-            self._fail(index, "its references go round in a circle back to this entry.")
-        self.state[index] = "loading"
-        entry = self.entries[index]
-        label = self.model._meta.label_lower
-        if not isinstance(entry, dict) or not isinstance(entry.get("fields"), dict):
-            self._fail(index, f'expected {{"model": "{label}", "fields": {{...}}}}.', label=False)
-        if entry.get("model") != label:
-            self._fail(index, f"model {entry.get('model')!r} does not belong in this file (expected {label!r}).")
-        if "pk" in entry:
-            self._fail(index, 'has a "pk"; fixtures identify rows by natural key only.')
-        for name in KEY_FIELDS.get(self.model, ["code"]):
-            if name not in entry["fields"]:
-                self._fail(index, f"{name} is missing; it is part of the natural key.")
-
-        obj, many_to_many = self._build(index, entry["fields"])
-        key = obj.natural_key()
-        if key in self.entry_of_key:
-            self._fail(index, f"duplicate of entry {self.entry_of_key[key] + 1}.")
-        existing = self.existing.get(key)
-        if existing is not None:
-            obj.pk = existing.pk
-            obj._state.adding = False
-        unchanged = _validate(obj, existing, many_to_many, self._fail_with(index))
-        if unchanged:
-            obj = existing
-            self.counts["unchanged"] += 1
-        else:
-            try:
-                with transaction.atomic():
-                    obj.save()
-                    for field, targets in many_to_many.items():
-                        getattr(obj, field.name).set(targets)
-            except DatabaseError as error:
-                self._fail(index, f"the database refused it: {error}")
-            self.counts["updated" if existing is not None else "created"] += 1
-        self.loaded[self.model][key] = obj
-        self.entry_of_key[key] = index
-        self.counts["rows"] += 1
-        self.state[index] = "done"
-
-    def _fail_with(self, index: int):
-        return lambda message: self._fail(index, message)
-
-    def _build(self, index: int, fields: dict):
-        obj = self.model()
-        many_to_many = {}
-        for name, value in fields.items():
-            try:
-                field = self.model._meta.get_field(name)
-            except FieldDoesNotExist:
-                field = None
-            if field is None or field.primary_key or not (field.concrete or field.many_to_many):
-                self._fail(index, f"unknown field {name!r}.")
-            if field.many_to_many:
-                if not isinstance(value, list):
-                    self._fail(index, f"{name}: expected a list of natural keys, got {json.dumps(value)}.")
-                many_to_many[field] = [self._resolve(index, field, key) for key in value]
-            elif field.many_to_one:
-                setattr(obj, field.name, None if value is None else self._resolve(index, field, value))
-            else:
-                setattr(obj, field.attname, value)
-        return obj, many_to_many
-
-    def _resolve(self, index: int, field, value):
-        """The row a natural-key reference names, among the rows this load has kept."""
-        target_model = field.related_model
-        what = target_model._meta.verbose_name
-        prefix = "" if field.name == what else f"{field.name}: "
-        if not isinstance(value, list) or not value or not all(part is None or isinstance(part, str) for part in value):
-            self._fail(index, f'{prefix}expected a natural key list such as ["AU"], got {json.dumps(value)}.')
-        key = tuple(value)
-        if target_model is self.model and key not in self.loaded[self.model] and key in self.index_by_key:
-            self._load_entry(self.index_by_key[key])
-        target = self.loaded.get(target_model, {}).get(key)
-        if target is None:
-            shown = repr(value[0]) if len(value) == 1 else f"({_key_text(value)})"
-            self._fail(index, f"{prefix}{what} {shown} does not exist.")
-        return target
-
-    def delete_stale(self):
-        """Delete rows the files no longer list, dependants first."""
-        for filename, model in reversed(FIXTURE_FILES):
-            kept = [obj.pk for obj in self.loaded[model].values()]
-            stale = model.objects.exclude(pk__in=kept)
-            names = [str(obj) for obj in stale[:5]]
-            count = stale.count()
-            if not count:
-                continue
-            try:
-                with transaction.atomic():
-                    # Stale rows may protect each other (ICD-10-AM modifies ICD-10): let go first.
-                    for field in model._meta.concrete_fields:
-                        if field.many_to_one and field.related_model is model:
-                            stale.update(**{field.name: None})
-                    stale.delete()
-            except ProtectedError as error:
-                used_by = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
-                raise CommandError(
-                    f"{filename}: cannot remove {model._meta.verbose_name} {', '.join(names)}: "
-                    f"still used by {', '.join(used_by)}."
-                ) from None
-            self.counts["deleted"] += count
-
-
-def _validate(obj, existing, many_to_many, fail) -> bool:
-    """full_clean(), minus the queries that cannot fail here; returns whether the row is unchanged.
-
-    Foreign keys were just resolved to rows this load keeps, so their existence is not asked
-    again; a row identical to one already in the database already satisfies the database's
-    unique and check constraints. Everything else (field values, choices, clean()) runs for
-    every row.
-    """
-    errors = {}
-    resolved = [field.name for field in obj._meta.concrete_fields if field.many_to_one]
-    for step in (lambda: obj.clean_fields(exclude=resolved), obj.clean):
-        try:
-            step()
-        except ValidationError as error:
-            errors = error.update_error_dict(errors)
-    unchanged = not errors and existing is not None and _unchanged(existing, obj, many_to_many)
-    if not unchanged:
-        exclude = {name for name in errors if name != "__all__"}
-        for step in (obj.validate_unique, obj.validate_constraints):
-            try:
-                step(exclude=exclude)
-            except ValidationError as error:
-                errors = error.update_error_dict(errors)
-    if errors:
-        fail(_validation_text(ValidationError(errors)))
-    return unchanged
-
-
-def _unchanged(existing, obj, many_to_many) -> bool:
-    for field in obj._meta.concrete_fields:
-        if not field.primary_key and getattr(existing, field.attname) != getattr(obj, field.attname):
-            return False
-    for field, targets in many_to_many.items():
-        if {target.pk for target in getattr(existing, field.name).all()} != {target.pk for target in targets}:
-            return False
-    return True
