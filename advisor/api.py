@@ -2,12 +2,12 @@
 
 import hashlib
 import json
+from functools import wraps
 
-from django.conf import settings
-from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import condition, require_safe
 
 from advisor import cache as page_cache
 from advisor.forms import MAX_CREDENTIALS, MAX_YEARS, PlanQueryForm
@@ -17,56 +17,56 @@ from pathways.reference import load_reference
 # Clients may reuse a plan for a minute without asking; after that the ETag (reference-data
 # version + normalised query) makes the check a cheap 304.
 CACHE_CONTROL = "public, max-age=60"
-_RESPONSE_CACHE_LIMIT = 5_000
-# (reference version, normalised query) -> (etag, body), for the Reference they were built
-# from: emptied whenever load_reference() hands out a new one.
-_responses: dict[tuple[int, str], tuple[str, bytes]] = {}
-_responses_owner: list[rules.Reference | None] = [None]
 
 
-def plan_body(form: PlanQueryForm) -> tuple[str, bytes]:
-    """The ETag and JSON body of a valid query, built once per reference-data version."""
-    reference = form.reference
-    if _responses_owner[0] is not reference:
-        _responses.clear()
-        _responses_owner[0] = reference
-    key = (reference.version, form.canonical_query())
-    hit = None if "api-cache" in settings.SPEED_OFF else _responses.get(key)
-    if hit is None:
-        plan = rules.build_plan(form.profile, reference)
-        body = json.dumps(plan.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
-        digest = hashlib.blake2b(key[1].encode(), digest_size=12).hexdigest()
-        hit = (f'"v{reference.version}-{digest}"', body)
-        if len(_responses) >= _RESPONSE_CACHE_LIMIT:
-            _responses.clear()
-        _responses[key] = hit
-    return hit
+def plan_body(form: PlanQueryForm) -> bytes:
+    """The JSON body of a valid query."""
+    plan = rules.build_plan(form.profile, form.reference)
+    return json.dumps(plan.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in candidates or etag in candidates
+def _plan_query(request) -> PlanQueryForm:
+    """The request's plan parameters, parsed once for both the ETag and the view."""
+    if not hasattr(request, "plan_query"):
+        request.plan_query = PlanQueryForm.from_request(request, reference=load_reference())
+    return request.plan_query
+
+
+def _plan_etag(request) -> str | None:
+    form = _plan_query(request)
+    if not form.is_valid():
+        return None  # no ETag, no 304: the view answers 400
+    digest = hashlib.blake2b(form.canonical_query().encode(), digest_size=12).hexdigest()
+    return f"v{form.reference.version}-{digest}"
+
+
+def _cacheable_plans(view):
+    """Cache-Control on a plan and on its 304 alike (the condition decorator answers a 304 without the view)."""
+
+    @wraps(view)
+    def wrapper(request):
+        response = view(request)
+        if response.status_code in (200, 304):
+            response["Cache-Control"] = CACHE_CONTROL
+        return response
+
+    return wrapper
 
 
 # Read-only JSON: without csrf_exempt, CsrfViewMiddleware answers any other method (POST, QUERY...)
 # with an HTML 403 before require_safe can give the documented 405 with an Allow header.
 @csrf_exempt
 @require_safe
+@_cacheable_plans
+@condition(etag_func=_plan_etag)
 def plan_json(request):
-    form = PlanQueryForm.from_request(request, reference=load_reference())
+    form = _plan_query(request)
     if not form.is_valid():
         response = JsonResponse({"errors": form.errors_as_dict()}, status=400)
         response["Cache-Control"] = "no-cache"
         return response
-    etag, body = plan_body(form)
-    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
-        response = HttpResponseNotModified()
-    else:
-        # Shareable: advisor.cache.PageCacheMiddleware answers the same URL again without this view.
-        response = page_cache.share(HttpResponse(body, content_type="application/json"))
-    response["ETag"] = etag
-    response["Cache-Control"] = CACHE_CONTROL
-    return response
+    # Shareable: advisor.cache.PageCacheMiddleware answers the same URL again without this view.
+    return page_cache.share(HttpResponse(plan_body(form), content_type="application/json"))
 
 
 @csrf_exempt

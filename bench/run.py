@@ -6,7 +6,8 @@ warm-up; counts SQL queries per page in-process with Django's test client; adds 
 compressed bytes a first visit transfers. Prints a table and writes bench/RESULTS.md.
 
 Knobs: BENCH_SECONDS (10), BENCH_WARMUP (3), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
-WORKERS (2), BENCH_STRICT=1 to exit non-zero when a target is missed.
+WORKERS (2), BENCH_STRICT=1 to exit non-zero when a target is missed, BENCH_MECHANISMS=page-cache,...
+to switch off only these mechanisms in the with/without table (BENCH_MECHANISMS=none: no table).
 A benchmark, not a test: `make test` never runs it.
 """
 
@@ -70,11 +71,7 @@ PAGES = [
 MECHANISMS = [
     ("page-cache", "page cache middleware (public pages)", ["start", "plan", "compare", "/api/plan/"], {}),
     ("form-cache", "blank form pages cached with per-request holes", ["question GET (origin)", "enquiry form GET"], {}),
-    ("api-cache", "API body cache", ["/api/plan/"], {}),
-    ("session-sql", "raw-SQL session engine", ["question GET (origin)", "question POST (origin, 303)"], {}),
     ("version-sql", "raw read of the reference version", ["start", "/api/plan/", "question GET (origin)"], {}),
-    # Request logging is off in the main run (LOG_LEVEL=WARNING): this row turns it on for both figures.
-    ("log-fast", "logging micro-optimisations", ["start"], {"LOG_LEVEL": "INFO"}),
 ]
 MECHANISMS_ONLY = [name for name in os.environ.get("BENCH_MECHANISMS", "").split(",") if name]
 
@@ -422,7 +419,7 @@ a form ≥ 20%; p99 < 50 ms; first visit ≤ 80 KB; ≤ 6 SQL queries.
 
 Each mechanism is switched off at start-up (`SPEED_OFF=<name>`) on a server of its own with the same database,
 and the pages it serves are measured again the same way (a baseline run right before each page). "with" is the
-main table's figure (for logging, a server of its own with request logging on, as production has it); "points"
+main table's figure; "points"
 is the difference in percentage points of the baseline. A mechanism stays only if the budget needs it or it buys
 at least 10 points.
 

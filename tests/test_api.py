@@ -164,6 +164,10 @@ def test_responses_carry_an_etag_tied_to_the_reference_version_and_honour_if_non
         URL, {"origin": "au", "setting": "INPATIENT", "destination": "gb"}, headers={"If-None-Match": etag}
     )
     assert same.status_code == 304 and same["ETag"] == etag
+    assert same["Cache-Control"] == first["Cache-Control"], "a 304 says how long it may be kept, as the 200 did"
+    assert client.get(URL, query, headers={"If-None-Match": f'W/{etag}, "other"'}).status_code == 304
+    bad = client.get(URL, {"origin": "XX", "destination": "GB"}, headers={"If-None-Match": "*"})
+    assert bad.status_code == 400 and "ETag" not in bad and bad["Cache-Control"] == "no-cache"
     assert client.get(URL, {**query, "years": 2})["ETag"] != etag
     ReferenceVersion.bump()
     changed = client.get(URL, query, headers={"If-None-Match": etag})

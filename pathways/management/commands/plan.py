@@ -45,7 +45,7 @@ class Command(BaseCommand):
             ]
             raise CommandError("The plan cannot be built:\n  " + "\n  ".join(problems))
         if options["json"]:
-            self.stdout.write(plan_body(form)[1].decode())
+            self.stdout.write(plan_body(form).decode())
             return
         self.stdout.write(render_text(build_plan(form.profile, form.reference).as_dict()))
 
