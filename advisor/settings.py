@@ -138,16 +138,19 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "pages",
+            "TIMEOUT": 3600,
         },
     }
 else:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 1000}},
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},  # 300 entries, Django's bound
         "pages": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "pages",
             "TIMEOUT": 3600,
-            "OPTIONS": {"MAX_ENTRIES": 1000},
+            # A page and its header list take one entry each; 400 entries of pages up to ~60 KB stay under the
+            # 30 MB a worker may grow by (DESIGN.md).
+            "OPTIONS": {"MAX_ENTRIES": 400},
         },
     }
 # Cached public pages check the reference-data version row on every request (0), or at most once per this

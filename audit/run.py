@@ -241,7 +241,7 @@ def axe_check(base: str, visitor: Visitor) -> None:
             context = browser.new_context()
             if not js:
                 context.route("**/*", _no_scripts)
-            # The session the walk built, so question steps, check and confirmation render as they did.
+            # The cookies the walk built (its answers), so question steps, check and confirmation render as they did.
             context.add_cookies([{"name": k, "value": x, "url": base} for k, x in visitor.cookies.items()])
             page = context.new_page()
             console: list[str] = []
@@ -404,7 +404,7 @@ def write_results(header, rows, lh_header, lh_rows, pages) -> None:
 
 Measured {now()} on {machine()}; written by `make audit` (audit/run.py).
 
-Pages are those a person reaches: the questionnaire is walked with one session, so each step renders as it does
+Pages are those a person reaches: the questionnaire is walked by one visitor, so each step renders as it does
 mid-journey; "with an error" rows send the form unanswered. Nu Html Checker 26.9.27 (messages about htmx's `hx-*`
 attributes filtered, nothing else); axe-core (axe-playwright-python) with tags {", ".join(AXE_TAGS)}, in Debian's
 Chromium with JavaScript on and off, counting violating nodes; Content-Security-Policy errors from the browser

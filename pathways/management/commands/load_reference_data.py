@@ -19,35 +19,22 @@ from django.core.serializers.base import DeserializationError
 from django.db import DatabaseError, transaction
 from django.db.models import ProtectedError
 
+from pathways import models
 from pathways.checks import reference_data_errors
-from pathways.models import (
-    Classification,
-    ClassificationGap,
-    Country,
-    CountryUsage,
-    Credential,
-    Organisation,
-    ReferenceVersion,
-    Route,
-    RouteCredential,
-    RouteNote,
-    Source,
-    TransferableSkill,
-)
 
 # Load order (FIXTURE_FORMAT.md): a file only refers to files above it, or to itself.
 FIXTURE_FILES = [
-    ("sources.json", Source),
-    ("organisations.json", Organisation),
-    ("countries.json", Country),
-    ("classifications.json", Classification),
-    ("country_usages.json", CountryUsage),
-    ("credentials.json", Credential),
-    ("routes.json", Route),
-    ("route_credentials.json", RouteCredential),
-    ("route_notes.json", RouteNote),
-    ("classification_gaps.json", ClassificationGap),
-    ("transferable_skills.json", TransferableSkill),
+    ("sources.json", models.Source),
+    ("organisations.json", models.Organisation),
+    ("countries.json", models.Country),
+    ("classifications.json", models.Classification),
+    ("country_usages.json", models.CountryUsage),
+    ("credentials.json", models.Credential),
+    ("routes.json", models.Route),
+    ("route_credentials.json", models.RouteCredential),
+    ("route_notes.json", models.RouteNote),
+    ("classification_gaps.json", models.ClassificationGap),
+    ("transferable_skills.json", models.TransferableSkill),
 ]
 
 
@@ -112,7 +99,7 @@ class Command(BaseCommand):
                 raise CommandError(f"The reference data fails the integrity check; nothing was loaded:\n{lines}")
             counts = _compare(before, snapshot())
             changed = counts["created"] or counts["updated"] or counts["deleted"]
-            version = ReferenceVersion.bump() if changed else ReferenceVersion.current()
+            version = models.ReferenceVersion.bump() if changed else models.ReferenceVersion.current()
         if options["verbosity"]:
             rows = sum(len(pks) for pks in kept.values())
             self.stdout.write(
