@@ -1,6 +1,7 @@
 """The start page, the question steps and check-your-answers, through Django's test client."""
 
 import pytest
+from django.conf import settings
 
 from pathways.reference import load_reference
 
@@ -318,3 +319,35 @@ def test_favicon_redirects_to_the_static_file(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"].endswith("favicon.ico")
+
+
+# --- The answers cookie -----------------------------------------------------------------------------------------
+
+
+def test_answers_live_in_a_signed_httponly_cookie_for_a_week_and_no_session_is_written(client, stored_answers):
+    from django.contrib.sessions.models import Session
+
+    response = answer(client, "origin", {"origin": "AU"})
+    cookie = response.cookies[settings.ANSWERS_COOKIE_NAME]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+    assert int(cookie["max-age"]) == 7 * 24 * 3600
+    assert "AU" not in cookie.value, "signed and compressed, not readable at a glance"
+    assert stored_answers(client) == {"origin": "AU"}
+    assert not Session.objects.exists()
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+
+
+def test_an_altered_answers_cookie_counts_as_no_answers(client):
+    answer(client, "origin", {"origin": "AU"})
+    value = client.cookies[settings.ANSWERS_COOKIE_NAME].value
+    client.cookies[settings.ANSWERS_COOKIE_NAME] = value[:-2] + ("AA" if not value.endswith("AA") else "BB")
+    assert client.get("/questions/credentials/")["Location"] == "/questions/origin/"
+    assert client.get("/").status_code == 200
+
+
+def test_answers_cookie_is_secure_and_host_prefixed_under_https(client, settings):
+    settings.ANSWERS_COOKIE_NAME, settings.ANSWERS_COOKIE_SECURE = "__Host-answers", True
+    response = client.post("/questions/origin/", {"origin": "AU"}, secure=True)
+    cookie = response.cookies["__Host-answers"]
+    assert cookie["secure"] and cookie["path"] == "/" and not cookie["domain"]
+    assert client.get("/questions/credentials/", secure=True).status_code == 200
