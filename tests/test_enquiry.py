@@ -131,9 +131,14 @@ def test_a_general_enquiry_without_a_plan_works_too(client):
     assert Enquiry.objects.get().plan_snapshot == {}
 
 
-def test_a_bad_plan_address_is_a_400_not_a_500(client):
-    response = client.get("/enquire/?origin=XX&destination=GB")
+def test_a_bad_plan_address_is_a_400_naming_each_parameter_as_the_plan_page_does(client):
+    query = "?origin=XX&years=-1&destination=GB"
+    response = client.get("/enquire/" + query)
     assert response.status_code == 400
+    html = response.content.decode()
+    assert "Where you trained:" in html and "Years of experience:" in html
+    plan_page = client.get("/plan/" + query).content.decode()
+    assert html.split("<main", 1)[1] == plan_page.split("<main", 1)[1]
 
 
 INVALID = [
