@@ -16,6 +16,7 @@ from django.core import serializers
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.base import DeserializationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
 from django.db.models import ProtectedError
 
@@ -67,11 +68,15 @@ def snapshot() -> dict:
     for _, model in FIXTURE_FILES:
         rows = list(with_key_relations(model))
         objects = serializers.serialize("python", rows, use_natural_foreign_keys=True, use_natural_primary_keys=True)
-        result[model] = {
-            row.natural_key(): {name: sorted(v) if isinstance(v, list) else v for name, v in obj["fields"].items()}
-            for row, obj in zip(rows, objects, strict=True)
-        }
+        result[model] = {row.natural_key(): _as_json(obj["fields"]) for row, obj in zip(rows, objects, strict=True)}
     return result
+
+
+def _as_json(fields: dict) -> dict:
+    """Fields as the files hold them (lists for keys, dates as text), many-to-many keys in order: comparable."""
+    fields = json.loads(json.dumps(fields, cls=DjangoJSONEncoder))
+    return {name: sorted(value) if isinstance(value, list) and value and isinstance(value[0], list) else value
+            for name, value in fields.items()}  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -92,7 +97,7 @@ class Command(BaseCommand):
             before = snapshot()
             kept = {}
             for filename, model in FIXTURE_FILES:
-                _load_file(display_path(directory / filename), model, files.get(filename, []), kept)
+                _load_file(display_path(directory / filename), model, files.get(filename, []), kept, before[model])
             _delete_stale(kept)
             if errors := reference_data_errors():
                 lines = "\n".join(f"  {error.id}: {error.msg}" for error in errors)
@@ -131,8 +136,10 @@ def _read_files(directory: Path) -> dict[str, list]:
     return files
 
 
-def _load_file(where: str, model, entries: list, kept: dict) -> None:
-    """Save every entry of one file, adding the primary keys of its rows to kept[model]."""
+def _load_file(where: str, model, entries: list, kept: dict, existing: dict) -> None:
+    """Save every entry of one file, adding the primary keys of its rows to kept[model]; `existing` is the
+    model's part of the snapshot taken before the load, so an unchanged row is neither saved nor checked
+    against the database again."""
     seen, pending = {}, []
     kept[model] = set()
 
@@ -142,14 +149,14 @@ def _load_file(where: str, model, entries: list, kept: dict) -> None:
 
     for index, entry in enumerate(entries):
         _check_shape(entry, model, lambda message, index=index: fail(index, message))
-        # A reference must name a row this load keeps, not one still in the database that the files dropped.
-        for field, key in _references(model, entry):
-            if field.related_model is not model and not _kept(field, key, kept):
-                fail(index, _missing(field, key))
         try:
             (item,) = serializers.deserialize("python", [entry], handle_forward_references=True)
+        except ObjectDoesNotExist:  # a natural key built from a reference that names no row
+            fail(index, next(_missing(f, key) for f, key in _references(model, entry) if not _kept(f, key, kept)))
         except (DeserializationError, ValidationError, ValueError, TypeError) as error:
             fail(index, _plain(error))
+        if missing := _unkept_reference(model, entry, item, kept):
+            fail(index, _missing(*missing))
         obj = item.object
         # The deserializer found the row by its natural key (pk set): validate it as the row it updates.
         obj._state.adding = obj.pk is None
@@ -157,12 +164,18 @@ def _load_file(where: str, model, entries: list, kept: dict) -> None:
         if key in seen:
             fail(index, f"duplicate of entry {seen[key] + 1}.", obj)
         seen[key] = index
-        _validate(obj, [field.name for field in item.deferred_fields], lambda m, i=index, o=obj: fail(i, m, o))
-        try:
-            with transaction.atomic():
-                item.save()
-        except DatabaseError as error:
-            fail(index, f"the database refused it: {error}", obj)
+        relations = [field.name for field in model._meta.concrete_fields if field.many_to_one]
+        if not obj._state.adding and existing.get(key) == _as_json(entry["fields"]):
+            # The row as it stands: its values, choices and clean() still count; its keys and constraints held.
+            _validate(obj, lambda m, i=index, o=obj: fail(i, m, o), exclude=relations, database=False)
+        else:
+            deferred = [field.name for field in item.deferred_fields]
+            _validate(obj, lambda m, i=index, o=obj: fail(i, m, o), exclude=deferred, database=True)
+            try:
+                with transaction.atomic():
+                    item.save()
+            except DatabaseError as error:
+                fail(index, f"the database refused it: {error}", obj)
         kept[model].add(obj.pk)
         pending.append((index, item, entry))
     # References within the file (ICD-10-AM modifies ICD-10), wherever the row they name sits in it.
@@ -174,7 +187,30 @@ def _load_file(where: str, model, entries: list, kept: dict) -> None:
         if item.deferred_fields:
             with transaction.atomic():
                 item.save_deferred_fields()
-            _validate(obj, [], lambda m, i=index, o=obj: fail(i, m, o))
+            _validate(obj, lambda m, i=index, o=obj: fail(i, m, o), exclude=[], database=True)
+
+
+def _unkept_reference(model, entry: dict, item, kept: dict) -> tuple | None:
+    """(field, natural key) of a reference to another file's row that this load does not keep: one missing
+    from the files, though perhaps still in the database until the load removes it."""
+    resolved = {}
+    for field in model._meta.get_fields():
+        if field.many_to_many and field.name in (item.m2m_data or {}):
+            resolved[field.name] = item.m2m_data[field.name]
+        elif field.concrete and field.many_to_one:
+            resolved[field.name] = [getattr(item.object, field.attname)]
+    for field, key in _references(model, entry):
+        if field.related_model is model:
+            continue  # checked once the whole file is in
+        if field in item.deferred_fields:
+            if not _kept(field, key, kept):
+                return field, key
+            continue
+        keys = entry["fields"][field.name] if field.many_to_many else [key]
+        pk = resolved[field.name][keys.index(key)]
+        if pk not in kept.get(field.related_model, {pk}):
+            return field, key
+    return None
 
 
 def _references(model, entry: dict):
@@ -229,11 +265,19 @@ def _missing(field, key) -> str:
     return f"{prefix}{what} {shown} does not exist."
 
 
-def _validate(obj, exclude: list[str], fail) -> None:
-    try:
-        obj.full_clean(exclude=exclude)
-    except ValidationError as error:
-        fail(_validation_text(error))
+def _validate(obj, fail, exclude: list[str], database: bool) -> None:
+    """full_clean(); without `database`, only what needs no query (values, choices, clean())."""
+    errors = {}
+    steps = [lambda: obj.clean_fields(exclude=exclude), obj.clean]
+    if database:
+        steps += [lambda: obj.validate_unique(exclude=exclude), lambda: obj.validate_constraints(exclude=exclude)]
+    for step in steps:
+        try:
+            step()
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    if errors:
+        fail(_validation_text(ValidationError(errors)))
 
 
 def _delete_stale(kept: dict) -> None:
