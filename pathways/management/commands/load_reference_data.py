@@ -95,10 +95,10 @@ class Command(BaseCommand):
         files = _read_files(directory)
         with transaction.atomic():
             before = snapshot()
-            kept = {}
+            kept = {}  # model -> {natural key: primary key} of the rows the files hold
             for filename, model in FIXTURE_FILES:
                 _load_file(display_path(directory / filename), model, files.get(filename, []), kept, before[model])
-            _delete_stale(kept)
+            _delete_stale({model: set(rows.values()) for model, rows in kept.items()})
             if errors := reference_data_errors():
                 lines = "\n".join(f"  {error.id}: {error.msg}" for error in errors)
                 raise CommandError(f"The reference data fails the integrity check; nothing was loaded:\n{lines}")
@@ -137,11 +137,10 @@ def _read_files(directory: Path) -> dict[str, list]:
 
 
 def _load_file(where: str, model, entries: list, kept: dict, existing: dict) -> None:
-    """Save every entry of one file, adding the primary keys of its rows to kept[model]; `existing` is the
-    model's part of the snapshot taken before the load, so an unchanged row is neither saved nor checked
-    against the database again."""
+    """Save every entry of one file into kept[model]; `existing` is the model's part of the snapshot taken
+    before the load, so an unchanged row is neither saved nor checked against the database again."""
     seen, pending = {}, []
-    kept[model] = set()
+    kept[model] = {}
 
     def fail(index, message, obj=None):
         name = f" ({_key_text(obj.natural_key())})" if obj is not None else ""
@@ -149,14 +148,15 @@ def _load_file(where: str, model, entries: list, kept: dict, existing: dict) -> 
 
     for index, entry in enumerate(entries):
         _check_shape(entry, model, lambda message, index=index: fail(index, message))
+        # A reference must name a row the files hold, not one still in the database that they dropped. Rows of
+        # the same file (ICD-10-AM modifies ICD-10) are checked once the whole file is in.
+        for field, key in _references(model, entry):
+            if field.related_model is not model and tuple(key) not in kept.get(field.related_model, [tuple(key)]):
+                fail(index, _missing(field, key))
         try:
             (item,) = serializers.deserialize("python", [entry], handle_forward_references=True)
-        except ObjectDoesNotExist:  # a natural key built from a reference that names no row
-            fail(index, next(_missing(f, key) for f, key in _references(model, entry) if not _kept(f, key, kept)))
-        except (DeserializationError, ValidationError, ValueError, TypeError) as error:
+        except (DeserializationError, ValidationError, ObjectDoesNotExist, ValueError, TypeError) as error:
             fail(index, _plain(error))
-        if missing := _unkept_reference(model, entry, item, kept):
-            fail(index, _missing(*missing))
         obj = item.object
         # The deserializer found the row by its natural key (pk set): validate it as the row it updates.
         obj._state.adding = obj.pk is None
@@ -176,7 +176,7 @@ def _load_file(where: str, model, entries: list, kept: dict, existing: dict) -> 
                     item.save()
             except DatabaseError as error:
                 fail(index, f"the database refused it: {error}", obj)
-        kept[model].add(obj.pk)
+        kept[model][key] = obj.pk
         pending.append((index, item, entry))
     # References within the file (ICD-10-AM modifies ICD-10), wherever the row they name sits in it.
     for index, item, entry in pending:
@@ -190,29 +190,6 @@ def _load_file(where: str, model, entries: list, kept: dict, existing: dict) -> 
             _validate(obj, lambda m, i=index, o=obj: fail(i, m, o), exclude=[], database=True)
 
 
-def _unkept_reference(model, entry: dict, item, kept: dict) -> tuple | None:
-    """(field, natural key) of a reference to another file's row that this load does not keep: one missing
-    from the files, though perhaps still in the database until the load removes it."""
-    resolved = {}
-    for field in model._meta.get_fields():
-        if field.many_to_many and field.name in (item.m2m_data or {}):
-            resolved[field.name] = item.m2m_data[field.name]
-        elif field.concrete and field.many_to_one:
-            resolved[field.name] = [getattr(item.object, field.attname)]
-    for field, key in _references(model, entry):
-        if field.related_model is model:
-            continue  # checked once the whole file is in
-        if field in item.deferred_fields:
-            if not _kept(field, key, kept):
-                return field, key
-            continue
-        keys = entry["fields"][field.name] if field.many_to_many else [key]
-        pk = resolved[field.name][keys.index(key)]
-        if pk not in kept.get(field.related_model, {pk}):
-            return field, key
-    return None
-
-
 def _references(model, entry: dict):
     """(field, natural key) for every row an entry refers to."""
     for name, value in entry["fields"].items():
@@ -221,14 +198,6 @@ def _references(model, entry: dict):
             yield from ((field, key) for key in value)
         elif field.many_to_one and value is not None:
             yield field, value
-
-
-def _kept(field, key, kept: dict) -> bool:
-    try:
-        pk = field.related_model._default_manager.get_by_natural_key(*key).pk
-    except ObjectDoesNotExist:
-        return False
-    return pk in kept.get(field.related_model, {pk})  # a model the files do not hold: any row will do
 
 
 def _check_shape(entry, model, fail) -> None:
