@@ -3,7 +3,9 @@
 Starts `make serve` (the production-like server) and, in the same run, a bare Django view
 (bench/baseline.py) under the same gunicorn options; drives each page with wrk after a
 warm-up; counts SQL queries per page in-process with Django's test client; adds up the
-compressed bytes a first visit transfers. Prints a table and writes bench/RESULTS.md.
+compressed bytes a first visit transfers. Then each speed mechanism is switched off in turn (SPEED_OFF, on a
+server of its own) and the pages it serves are measured again: the with/without table. Prints both tables and
+writes bench/RESULTS.md, keeping what people wrote below its marker (why each mechanism stays).
 
 Knobs: BENCH_SECONDS (10), BENCH_WARMUP (3), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
 WORKERS (2), BENCH_STRICT=1 to exit non-zero when a target is missed, BENCH_MECHANISMS=page-cache,...
