@@ -29,6 +29,7 @@ from pathways.models import (
     Source,
     TransferableSkill,
 )
+from pathways.preview_admin import PlanPreviewMixin
 
 PROVENANCE_FIELDS = ["source_kind", "source", "source_detail", "last_checked"]
 SOURCE_FIELDSET = (
@@ -56,7 +57,7 @@ class ReasonForm(forms.ModelForm):
     )
 
 
-class ReferenceAdmin(SimpleHistoryAdmin):
+class ReferenceAdmin(PlanPreviewMixin, SimpleHistoryAdmin):
     form = ReasonForm
     show_facets = admin.ShowFacets.ALWAYS
     list_per_page = 100
@@ -68,7 +69,7 @@ class ReferenceAdmin(SimpleHistoryAdmin):
         return [*super().get_list_filter(request), recheck.DueForRecheckFilter]
 
     def save_model(self, request, obj, form, change):
-        request.reference_change_reason = form.cleaned_data["change_reason"]
+        request.reference_change_reason = form.cleaned_data.get("change_reason", "")
         obj._change_reason = request.reference_change_reason
         super().save_model(request, obj, form, change)
 
