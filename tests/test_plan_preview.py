@@ -75,7 +75,7 @@ CASES = {
     "gap": (lambda: ClassificationGap.objects.get_by_natural_key("achi", "opcs-4"), {"level": "major"}, gap_add),
     "credential": (
         lambda: Credential.objects.get(code="aapc-cpc"),
-        {"summary": "A changed summary."},
+        {"name": "CPC (renamed)"},
         lambda: {"code": "preview-course", "name": "A preview course"},
     ),
     "route": (lambda: Route.objects.get_by_natural_key("AU", "GB"), {"difficulty": "4"}, None),
