@@ -86,6 +86,10 @@ class ReferenceAdmin(PlanPreviewMixin, SimpleHistoryAdmin):
         super().save_related(request, form, formsets, change)
         ReferenceVersion.bump()
 
+    def revert_disabled(self, request, obj=None):
+        # Settings turn reverting off for enquiries (their history is an audit trail); facts can be reverted.
+        return not self.has_change_permission(request, obj)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # django-simple-history lets anyone who may view the history post the revert form: only editors may.
         if request.method == "POST" and not self.has_change_permission(request):
