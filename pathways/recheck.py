@@ -156,7 +156,7 @@ class RepointForm(forms.Form):
     reason = forms.CharField(label="Reason", max_length=60, help_text="e.g. 'The page moved'.")
 
 
-@admin.action(description="Move the facts citing the selected source to another source")
+@admin.action(description="Move the facts citing the selected source to another source", permissions=["change"])
 def repoint_action(model_admin, request, queryset):
     if not can_edit_reference(request.user):
         raise PermissionDenied

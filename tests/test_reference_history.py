@@ -209,3 +209,18 @@ def test_the_zip_holds_exactly_what_export_reference_data_writes(client, edith, 
 def test_country_history_page_shows_loaded_rows_without_errors(client, edith):
     country = Country.objects.first()
     assert client.get(reverse("admin:pathways_country_history", args=[country.pk])).status_code == 200
+
+
+def test_advisers_get_no_editing_tools(client, adviser):
+    source = Route.objects.get_by_natural_key("AU", "GB").source
+    changelist = client.get(reverse("admin:pathways_source_changelist"))
+    assert "repoint_action" not in changelist.content.decode()
+    response = client.post(
+        reverse("admin:pathways_source_changelist"),
+        {"action": "repoint_action", "_selected_action": [source.pk], "apply": "1", "target": source.pk, "reason": "x"},
+    )
+    assert response.status_code in (200, 302, 403)
+    assert Route.objects.get_by_natural_key("AU", "GB").source == source
+    gap = achi_to_opcs()
+    preview = client.post(change_url(gap), {"level": "major", "_preview": "1"})
+    assert preview.status_code == 403
