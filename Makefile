@@ -17,7 +17,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3.14 \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; \
 	done)
 
-.PHONY: help run test serve lint format migrations-check bench bench-rules audit loadtest clean
+.PHONY: help run test serve lint format migrations-check bench bench-rules bench-preview audit loadtest clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) (SQLite, DEBUG on)"
@@ -82,6 +82,9 @@ bench: $(VENV)/.installed-dev var/secret_key
 
 bench-rules: $(VENV)/.installed var
 	LOG_LEVEL=WARNING $(PY) bench/rules_bench.py
+
+bench-preview: $(VENV)/.installed var
+	$(PY) bench/preview_bench.py
 
 audit: $(VENV)/.installed-dev var/secret_key
 	$(PY) audit/run.py

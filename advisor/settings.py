@@ -185,6 +185,8 @@ STORAGES = {
 WHITENOISE_MAX_AGE = 31536000 if not DEBUG else 0
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+# A fact last checked longer ago than this is listed in admin as due for a re-check.
+RECHECK_AFTER_DAYS = envint("RECHECK_AFTER_DAYS", "365")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

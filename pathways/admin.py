@@ -5,9 +5,16 @@ every worker rebuilds its cached reference data on its next request. After editi
 `manage.py export_reference_data` to write the change back to fixtures/.
 """
 
-from django.contrib import admin
-from django.utils.html import format_html, format_html_join
+from functools import partial
 
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.urls import path
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from pathways import recheck
 from pathways.models import (
     Classification,
     ClassificationGap,
@@ -22,6 +29,7 @@ from pathways.models import (
     Source,
     TransferableSkill,
 )
+from pathways.preview_admin import PlanPreviewMixin
 
 PROVENANCE_FIELDS = ["source_kind", "source", "source_detail", "last_checked"]
 SOURCE_FIELDSET = (
@@ -39,9 +47,38 @@ def _fieldsets(*groups):
     return [(title, {"fields": list(fields)}) for title, fields in groups] + [SOURCE_FIELDSET]
 
 
-class ReferenceAdmin(admin.ModelAdmin):
+class ReasonForm(forms.ModelForm):
+    """Every save of reference data says why, for the row's history."""
+
+    change_reason = forms.CharField(
+        label="Reason for this change",
+        max_length=100,
+        help_text="A few words for the history, e.g. 'IHACPA page moved' or 'Checked against the 13th edition'.",
+    )
+
+
+class ReferenceAdmin(PlanPreviewMixin, SimpleHistoryAdmin):
+    form = ReasonForm
     show_facets = admin.ShowFacets.ALWAYS
     list_per_page = 100
+
+    def get_fieldsets(self, request, obj=None):
+        return [*super().get_fieldsets(request, obj), ("Why", {"fields": ["change_reason"]})]
+
+    def get_list_filter(self, request):
+        return [*super().get_list_filter(request), recheck.DueForRecheckFilter]
+
+    def save_model(self, request, obj, form, change):
+        request.reference_change_reason = form.cleaned_data.get("change_reason", "")
+        obj._change_reason = request.reference_change_reason
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        # Inline rows are saved after their parent: they share its reason and author.
+        for inline_form in formset.forms:
+            inline_form.instance._change_reason = request.reference_change_reason
+            inline_form.instance._history_user = request.user
+        super().save_formset(request, form, formset, change)
 
     # The admin saves the object, then its inlines (save_related), in one transaction: bump
     # once at the end so the new version covers everything saved.
@@ -49,7 +86,22 @@ class ReferenceAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         ReferenceVersion.bump()
 
+    def revert_disabled(self, request, obj=None):
+        # Settings turn reverting off for enquiries (their history is an audit trail); facts can be reverted.
+        return not self.has_change_permission(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # django-simple-history lets anyone who may view the history post the revert form: only editors may.
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
+        # Reverting saves through save_model only (no inlines), so bump here.
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        if request.method == "POST" and response.status_code == 302:
+            ReferenceVersion.bump()
+        return response
+
     def delete_model(self, request, obj):
+        obj._change_reason = "Deleted in admin"
         super().delete_model(request, obj)
         ReferenceVersion.bump()
 
@@ -71,6 +123,35 @@ class SourceAdmin(ReferenceAdmin):
     list_display = ["code", "title", "kind", "publisher"]
     list_filter = ["kind"]
     search_fields = ["code", "title", "publisher", "url"]
+    readonly_fields = ["facts_citing"]
+    fields = ["code", "title", "publisher", "url", "kind", "facts_citing"]
+    actions = [recheck.repoint_action]
+    change_list_template = "admin/pathways/source/change_list.html"
+
+    def get_fieldsets(self, request, obj=None):
+        return [(None, {"fields": self.fields}), ("Why", {"fields": ["change_reason"]})]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("recheck/", view(partial(recheck.recheck_view, self)), name="pathways_source_recheck"),
+            path("fixtures.zip", view(partial(recheck.fixtures_zip_view, self)), name="pathways_source_fixtures"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Facts citing this source")
+    def facts_citing(self, source):
+        facts = recheck.citing_facts(source) if source.pk else []
+        if not facts:
+            return "None."
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                '<li>{}: <a href="{}">{}</a></li>',
+                ((row._meta.verbose_name.capitalize(), recheck.admin_url(row), row) for row in facts),
+            ),
+        )
 
 
 @admin.register(Organisation)
@@ -252,7 +333,6 @@ class ClassificationGapAdmin(ReferenceAdmin):
 @admin.register(TransferableSkill)
 class TransferableSkillAdmin(ReferenceAdmin):
     list_display = ["code", "text", "order"]
-    list_editable = ["order"]
     search_fields = ["code", "text"]
     autocomplete_fields = ["source"]
     fieldsets = _fieldsets((None, ["code", "text", "order"]))

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 
 class SourceKind(models.TextChoices):
@@ -85,6 +86,7 @@ class Source(models.Model):
     kind = models.CharField(max_length=20, choices=SourceKind.choices, default=SourceKind.OFFICIAL)
 
     objects = CodeManager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]
@@ -113,6 +115,9 @@ class Provenance(models.Model):
         max_length=300, blank=True, help_text="Where in the source, or the reasoning, e.g. 'S29' or 'mirror of S29'."
     )
     last_checked = models.DateField(help_text="When someone last checked this fact against its source.")
+
+    # Who changed which fact, when and why (admin asks for the reason); not part of fixtures/.
+    history = HistoricalRecords(inherit=True)
 
     class Meta:
         abstract = True

@@ -60,8 +60,8 @@ def _url(model, action, *args):
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{action}", args=args)
 
 
-def _form_data(response) -> dict:
-    """The change form with its inlines, as a browser would submit it untouched."""
+def _form_data(response, reason="Checked in a test") -> dict:
+    """The change form with its inlines, as a browser would submit it untouched (with a reason)."""
     data = {"_save": "Save"}
 
     def add(form):
@@ -77,12 +77,13 @@ def _form_data(response) -> dict:
                 data[bound.html_name] = "" if value is None else str(value)
 
     add(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
+    for inline in response.context.get("inline_admin_formsets", []):
         formset = inline.formset
         for key, value in formset.management_form.initial.items():
             data[f"{formset.prefix}-{key}"] = value
         for form in formset.forms:
             add(form)
+    data["change_reason"] = reason
     return data
 
 

@@ -75,6 +75,35 @@ MATRIX = {
         ANONYMOUS: 302,
     },
     ("/admin/pathways/country/add/", "GET"): {EDITOR: 200, ADVISER: 403, PRIVACY: 403, SUPERUSER: 200, ANONYMOUS: 302},
+    ("/admin/pathways/country/{country}/history/", "GET"): {
+        EDITOR: 200,
+        ADVISER: 200,
+        PRIVACY: 200,
+        SUPERUSER: 200,
+        ANONYMOUS: 302,
+    },
+    # The content editors' tools: the re-check list and "Checked today", the fixtures zip.
+    ("/admin/pathways/source/recheck/", "GET"): {
+        EDITOR: 200,
+        ADVISER: 403,
+        PRIVACY: 403,
+        SUPERUSER: 200,
+        ANONYMOUS: 302,
+    },
+    ("/admin/pathways/source/recheck/", "POST"): {
+        EDITOR: 200,
+        ADVISER: 403,
+        PRIVACY: 403,
+        SUPERUSER: 200,
+        ANONYMOUS: 302,
+    },
+    ("/admin/pathways/source/fixtures.zip", "GET"): {
+        EDITOR: 200,
+        ADVISER: 403,
+        PRIVACY: 403,
+        SUPERUSER: 200,
+        ANONYMOUS: 302,
+    },
 }
 
 ROWS = [(role, url, method, status) for (url, method), row in MATRIX.items() for role, status in row.items()]

@@ -29,15 +29,22 @@ class Command(BaseCommand):
         directory = fixtures_dir(options["fixtures_dir"])
         directory.mkdir(parents=True, exist_ok=True)
         total = 0
-        for filename, model in FIXTURE_FILES:
-            objects = export_objects(model)
-            text = json.dumps(objects, indent=2, ensure_ascii=False) + "\n"
-            (directory / filename).write_text(text, encoding="utf-8", newline="\n")
+        for filename, objects in fixture_objects():
+            (directory / filename).write_text(fixture_text(objects), encoding="utf-8", newline="\n")
             total += len(objects)
         if options["verbosity"]:
             self.stdout.write(
                 f"Wrote {total} reference rows to {len(FIXTURE_FILES)} files in {display_path(directory)}."
             )
+
+
+def fixture_objects() -> list[tuple[str, list[dict]]]:
+    """Each fixture file's name and the objects it holds, as the database has them now."""
+    return [(filename, export_objects(model)) for filename, model in FIXTURE_FILES]
+
+
+def fixture_text(objects: list[dict]) -> str:
+    return json.dumps(objects, indent=2, ensure_ascii=False) + "\n"
 
 
 def export_objects(model) -> list[dict]:
