@@ -77,8 +77,10 @@ class Period:
     @classmethod
     def from_query(cls, query, today=None) -> tuple["Period", PeriodForm]:
         """The period a GET asks for; the default (the last 12 weeks) for whatever is missing or wrong."""
-        form = PeriodForm(query)
         default = cls.default(today)
+        if not (query.get("start") or query.get("end")):
+            return default, PeriodForm(initial={"start": default.first, "end": default.last})
+        form = PeriodForm(query)
         if not form.is_valid():
             return default, form
         first = form.cleaned_data.get("start") or default.first
