@@ -39,6 +39,9 @@ _lock = threading.Lock()
 _counts: Counter = Counter()
 _flusher_pid: list = [None]  # the process whose background thread is running (threads do not survive fork)
 _wake = threading.Event()
+_stop = threading.Event()
+_thread: list = [None]
+_exit_hook: list = [False]
 _last_error_log: list = [0.0]
 
 
@@ -140,13 +143,17 @@ def _start_flusher() -> None:
         if _flusher_pid[0] == os.getpid():
             return
         _flusher_pid[0] = os.getpid()
-    threading.Thread(target=_flush_forever, name="funnel-flush", daemon=True).start()
-    atexit.register(flush)
+        _stop.clear()
+        _thread[0] = threading.Thread(target=_flush_forever, name="funnel-flush", daemon=True)
+    _thread[0].start()
+    if not _exit_hook[0]:
+        _exit_hook[0] = True
+        atexit.register(shutdown)
 
 
 def _flush_forever() -> None:
-    while True:
-        _wake.wait(settings.FUNNEL_FLUSH_SECONDS)
+    while not _stop.is_set():
+        _wake.wait(settings.FUNNEL_FLUSH_SECONDS if settings.FUNNEL_FLUSH_SECONDS > 0 else 60)
         _wake.clear()
         try:
             # This thread's connection outlives requests: drop it if it broke or grew too old.
@@ -154,6 +161,19 @@ def _flush_forever() -> None:
             flush()
         except Exception:
             log.exception("funnel flush crashed")
+    connection.close()
+
+
+def shutdown(timeout: float = 10) -> int:
+    """Stop this process's flushing thread and write what is left (at exit; tests)."""
+    _stop.set()
+    _wake.set()
+    thread = _thread[0]
+    if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+        thread.join(timeout)
+    _flusher_pid[0] = None
+    _thread[0] = None
+    return flush()
 
 
 class FunnelMiddleware:
