@@ -213,7 +213,7 @@ def test_counts_are_written_when_a_gunicorn_worker_stops(sqlite_file_env):  # no
     }
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "advisor.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--no-control-socket"],
+        [sys.executable, "-m", "gunicorn", "advisor.wsgi", "--bind", f"127.0.0.1:{port}", "--no-control-socket"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
