@@ -83,6 +83,11 @@ bench: $(VENV)/.installed-dev var/secret_key
 bench-rules: $(VENV)/.installed var
 	LOG_LEVEL=WARNING $(PY) bench/rules_bench.py
 
+# The advisers' dashboard and funnel pages on a throwaway PostgreSQL with 100,000 enquiries and a year of counters.
+.PHONY: bench-dashboard
+bench-dashboard: $(VENV)/.installed var
+	$(PY) bench/dashboard_bench.py
+
 audit: $(VENV)/.installed-dev var/secret_key
 	$(PY) audit/run.py
 

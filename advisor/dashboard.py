@@ -1,8 +1,8 @@
 """The figures behind the advisers' dashboard and the questionnaire funnel, computed in the database.
 
 Every function here runs a fixed number of queries whatever the number of enquiries or counters:
-counting, grouping and the percentiles all happen in SQL (nearest-rank percentiles with window
-functions, which SQLite and PostgreSQL both have), and Python only fills in the empty weeks and names.
+counting, grouping and the percentiles all happen in SQL (nearest-rank percentiles: PostgreSQL's
+PERCENTILE_DISC, or window functions on SQLite), and Python only fills in the empty weeks and names.
 Quarantined spam is left out of every figure, as the inbox leaves it out.
 """
 
@@ -10,7 +10,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django import forms
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, Sum, Value, Window
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    Window,
+)
 from django.db.models.functions import RowNumber, TruncWeek
 from django.utils import timezone
 
@@ -187,31 +199,48 @@ def by_move(period: Period) -> tuple[list[dict], list[dict]]:
     return ranked(destinations), ranked(origins)
 
 
+class PercentileDisc(Aggregate):
+    """PostgreSQL's nearest-rank percentile: the first value whose share of the ordered group reaches `fraction`."""
+
+    function = "PERCENTILE_DISC"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), output_field=DurationField(), **extra)
+
+
 def response_times(period: Period) -> list[dict]:
     """Median and 90th-percentile time from received to first contact, by week received. One query.
 
-    Nearest-rank percentiles: in each week, the wait at rank ceil(p * n / 100) in ascending order. The
-    database ranks the waits (window functions) and returns only those rows, two per week at most.
+    Nearest-rank percentiles: in each week, the wait at rank ceil(p * n / 100) in ascending order. PostgreSQL
+    has them as an aggregate (PERCENTILE_DISC); elsewhere (SQLite) the database ranks the waits with window
+    functions and returns only the rows at those ranks, two per week at most. Both give the same answer.
     """
-    ranked = (
+    contacted = (
         _received(period)
         .filter(contacted_at__isnull=False)
         .annotate(week=TruncWeek("created_at"), wait=ExpressionWrapper(F("contacted_at") - F("created_at"), None))
-        .annotate(
+        .order_by()
+    )
+    found: dict = {}
+    if connection.vendor == "postgresql":
+        rows = contacted.values("week").annotate(
+            n=Count("pk"), **{f"p{p}": PercentileDisc(F("wait"), p / 100) for p in PERCENTILES}
+        )
+        for row in rows:
+            found[_as_date(row["week"])] = {"contacted": row["n"], **{p: row[f"p{p}"] for p in PERCENTILES}}
+    else:
+        ranked = contacted.annotate(
             rank=Window(RowNumber(), partition_by=[F("week")], order_by=[F("wait").asc(), F("pk").asc()]),
             n=Window(Count("pk"), partition_by=[F("week")]),
         )
-    )
-    targets = Q()
-    for p in PERCENTILES:
-        targets |= Q(rank=ExpressionWrapper((F("n") * Value(p) + Value(99)) / Value(100), IntegerField()))
-    rows = ranked.filter(targets).values("week", "rank", "n", "wait")
-    found: dict = {}
-    for row in rows:
-        monday = _as_date(row["week"])
+        targets = Q()
         for p in PERCENTILES:
-            if row["rank"] == (row["n"] * p + 99) // 100:
-                found.setdefault(monday, {"contacted": row["n"]})[p] = row["wait"]
+            targets |= Q(rank=ExpressionWrapper((F("n") * Value(p) + Value(99)) / Value(100), IntegerField()))
+        for row in ranked.filter(targets).values("week", "rank", "n", "wait"):
+            for p in PERCENTILES:
+                if row["rank"] == (row["n"] * p + 99) // 100:
+                    found.setdefault(_as_date(row["week"]), {"contacted": row["n"]})[p] = row["wait"]
     return [
         {
             "week": monday,
