@@ -26,7 +26,8 @@ RUNS = int(os.environ.get("BENCH_RUNS", "20"))
 GOAL_MS = 300
 
 # Synthetic enquiries, made by the database itself (seconds, not minutes): received at random over two years;
-# most older ones finished, recent ones open; four in five contacted within 0 to 72 hours; one in twenty spam.
+# recent ones open, older ones mostly finished (one in fifty still in follow-up); four in five contacted within
+# 0 to 72 hours; one in twenty spam.
 FILL_ENQUIRIES = """
 INSERT INTO advisor_enquiry (
     reference, submission_id, created_at, name, email, phone, preferred_contact, best_time, message, info_pack,
@@ -37,7 +38,10 @@ SELECT 'B-' || lpad(n::text, 8, '0'), md5(n::text)::uuid, received, 'Synthetic l
     (ARRAY['AU','CA','GB','NZ','US','none'])[1 + n %% 6], (ARRAY['AU','CA','GB','NZ','US'])[1 + (n / 7) %% 5],
     '2026-11', received, false, n %% 20 = 0, CASE WHEN n %% 20 = 0 THEN 'honeypot' ELSE '' END, '',
     CASE WHEN received > now() - interval '10 days' THEN (ARRAY['new','new','contacted','follow_up'])[1 + n %% 4]
-         ELSE (ARRAY['closed','enrolled','closed','contacted','follow_up'])[1 + n %% 5] END,
+         WHEN received > now() - interval '60 days'
+              THEN (ARRAY['closed','enrolled','contacted','follow_up'])[1 + n %% 4]
+         WHEN n %% 50 = 1 THEN 'follow_up'
+         ELSE (ARRAY['closed','enrolled','closed'])[1 + n %% 3] END,
     CASE WHEN n %% 4 = 0 THEN NULL ELSE %(first_user)s + n %% 5 END,
     CASE WHEN n %% 5 = 0 THEN NULL ELSE received + (random() * interval '72 hours') END
 FROM (SELECT n, now() - random() * interval '730 days' AS received FROM generate_series(1, %(count)s) AS n) AS s
@@ -96,6 +100,7 @@ def run() -> int:
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(FILL_ENQUIRIES, {"count": ENQUIRIES, "first_user": users[0].pk})
+        cursor.execute("UPDATE advisor_enquiry SET contacted_at = NULL WHERE status = 'new'")
         cursor.execute(FILL_COUNTERS, {"days": COUNTER_DAYS})
         cursor.execute("ANALYZE")
         cursor.execute("SELECT count(*) FROM advisor_enquiry")

@@ -103,7 +103,7 @@ def test_unassigned_and_assigned_to_me(inbox):
 
 
 def test_weekly_counts_fill_every_week_of_the_period(inbox):
-    weeks = dashboard.weekly(PERIOD)
+    weeks, _, _ = dashboard.received(PERIOD)
     assert [(w["week"].isoformat(), w["count"]) for w in weeks] == [
         ("2026-10-19", 1),  # F
         ("2026-10-26", 0),
@@ -122,7 +122,7 @@ def test_default_period_is_the_last_twelve_weeks():
 
 
 def test_by_destination_and_by_origin(inbox):
-    destinations, origins = dashboard.by_move(PERIOD)
+    _, destinations, origins = dashboard.received(PERIOD)
     assert [(d["code"], d["count"]) for d in destinations] == [("GB", 6), ("NZ", 2), ("", 1), ("AU", 1), ("CA", 1)]
     assert [(o["code"], o["count"]) for o in origins] == [
         ("AU", 5),
@@ -293,5 +293,5 @@ def test_dashboard_and_funnel_use_the_same_queries_whatever_the_data(client, adv
     )
     large = {url: queries_for(client, url) for url in small}
     assert large == small
-    # Session, user, permissions, and the figures: four queries for the dashboard, two for the funnel.
+    # Session, user, permissions, and the figures: three queries for the dashboard, two for the funnel.
     assert max(large.values()) <= 12, large

@@ -3,7 +3,7 @@ each group may do so that permission drift fails the build.
 
 | role             | enquiries                      | notes      | reference data |
 | Content editors  | nothing (403 everywhere)       | nothing    | full           |
-| Course advisers  | view, change, export CSV, dashboard and funnel, reply by email (templates) | add, view | view only |
+| Course advisers  | view, change, export CSV, dashboard, reply by email | add, view | view only |
 | Privacy officers | view, correct, delete, export  | add, view, delete | view only |
 """
 

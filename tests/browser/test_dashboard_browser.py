@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core import mail
 from playwright.sync_api import expect
 
-from advisor import funnel, notifications
 from advisor import cache as page_cache
+from advisor import funnel, notifications
 from advisor.models import Enquiry, FunnelCount, ReplyTemplate, Status
 from tests.browser.conftest import assert_accessible
 from tests.enquiry_support import make_enquiry, use_memory_mail
