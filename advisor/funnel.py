@@ -15,6 +15,7 @@ flushed yet: at most a few seconds' worth.
 """
 
 import atexit
+import functools
 import logging
 import os
 import re
@@ -23,7 +24,9 @@ import time
 from collections import Counter
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import close_old_connections, connection, transaction
+from django.dispatch import receiver
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
@@ -33,10 +36,16 @@ from advisor.questionnaire import NEW_TO_CODING, STEPS
 log = logging.getLogger("advisor.funnel")
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-_PAGE_VIEWS = {"start": FunnelStep.START, "check": FunnelStep.CHECK, "enquire": FunnelStep.ENQUIRY_FORM}
+_PAGE_VIEWS = {
+    "advisor:start": FunnelStep.START,
+    "advisor:check": FunnelStep.CHECK,
+    "advisor:enquire": FunnelStep.ENQUIRY_FORM,
+}
 
 _lock = threading.Lock()
 _counts: Counter = Counter()
+_pending: list = [0]  # hits in _counts
+_day: list = [0.0, None]  # [monotonic time until which the cached local date holds, the date]
 _flusher_pid: list = [None]  # the process whose background thread is running (threads do not survive fork)
 _wake = threading.Event()
 _stop = threading.Event()
@@ -50,29 +59,41 @@ def classify(request, response) -> tuple[str, str, str] | None:
     if request.method not in ("GET", "POST"):
         return None
     match = getattr(request, "resolver_match", None)
-    if match is None:
-        # Answered by the page cache, before URL resolution: resolve it here (no database involved).
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            return None
-    if match.namespace != "advisor":
+    # Answered by the page cache, before URL resolution: resolve it here (no database involved).
+    name, step = (match.view_name, match.kwargs.get("step")) if match else _resolve(request.path_info)
+    if name is None:
         return None
-    name, status = match.url_name, response.status_code
+    status = response.status_code
     if request.method == "GET" and status == 200:
         if name in _PAGE_VIEWS:
             return _PAGE_VIEWS[name], "", ""
-        if name == "plan":
+        if name == "advisor:plan":
             return FunnelStep.PLAN, _origin(request.GET.get("origin", "")), _country(request.GET.get("destination", ""))
         return None
     # A valid answer or a sent enquiry redirects (303); a form with errors answers 200 and is not counted.
     # htmx follows the same redirect, so a journey with JavaScript counts exactly like one without.
     if request.method == "POST" and status in (302, 303):
-        if name == "question" and match.kwargs.get("step") in STEPS:
-            return FunnelStep(match.kwargs["step"]), "", ""
-        if name == "enquire":
+        if name == "advisor:question" and step in STEPS:
+            return FunnelStep(step), "", ""
+        if name == "advisor:enquire":
             return FunnelStep.ENQUIRY_SENT, "", ""
     return None
+
+
+@functools.lru_cache(maxsize=512)
+def _resolve(path: str) -> tuple[str | None, str | None]:
+    """(view name, question step) of a path; remembered, as the same few pages make up nearly every hit."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None, None
+    return match.view_name, match.kwargs.get("step")
+
+
+@receiver(setting_changed)
+def _urls_changed(setting, **kwargs):
+    if setting == "ROOT_URLCONF":
+        _resolve.cache_clear()
 
 
 def _country(value: str) -> str:
@@ -87,25 +108,36 @@ def _origin(value: str) -> str:
 
 def add(step, origin: str = "", destination: str = "", day=None) -> None:
     """Count one hit in this process's memory."""
-    key = (day or timezone.localdate(), str(step), origin, destination)
+    key = (day or _today(), str(step), origin, destination)
     with _lock:
         _counts[key] += 1
-        waiting = _counts.total()
+        _pending[0] += 1
+        waiting = _pending[0]
     if waiting >= settings.FUNNEL_FLUSH_HITS:
         _wake.set()
     if _flusher_pid[0] != os.getpid():
         _start_flusher()
 
 
+def _today():
+    # The local date, worked out at most once a second (time zone arithmetic costs more than the count itself).
+    now = time.monotonic()
+    if now >= _day[0]:
+        _day[:] = [now + 1.0, timezone.localdate()]
+    return _day[1]
+
+
 def pending() -> int:
     with _lock:
-        return _counts.total()
+        return _pending[0]
 
 
 def reset() -> None:
     """Forget unflushed counts (tests)."""
     with _lock:
         _counts.clear()
+        _pending[0] = 0
+    _day[0] = 0.0
 
 
 def flush() -> int:
@@ -116,6 +148,7 @@ def flush() -> int:
     with _lock:
         batch = dict(_counts)
         _counts.clear()
+        _pending[0] = 0
     if not batch:
         return 0
     table = connection.ops.quote_name(FunnelCount._meta.db_table)
