@@ -245,7 +245,7 @@ def funnel_figures(period: Period) -> dict:
         "charts": {
             "funnel": bar_chart(
                 "The questionnaire, step by step",
-                [Row(s["label"], [s["count"]]) for s in steps],
+                [Row(s["label"], [s["count"]], texts=[_with_share(s)]) for s in steps],
                 series=("Times",),
                 label_heading="Step",
             ),
@@ -257,6 +257,12 @@ def funnel_figures(period: Period) -> dict:
             ),
         },
     }
+
+
+def _with_share(step) -> str:
+    if step["of_previous"] is None:
+        return str(step["count"])
+    return f"{step['count']} ({step['of_previous']:g}% of the step before)"
 
 
 def funnel_page(request, model_admin):

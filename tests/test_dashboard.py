@@ -295,3 +295,50 @@ def test_dashboard_and_funnel_use_the_same_queries_whatever_the_data(client, adv
     assert large == small
     # Session, user, permissions, and the figures: three queries for the dashboard, two for the funnel.
     assert max(large.values()) <= 12, large
+
+
+# --- The funnel page --------------------------------------------------------------------------------------------
+
+
+def test_funnel_shows_each_step_the_share_of_the_step_before_and_the_drop_off(client, adviser):
+    today = timezone.localdate()
+    hits = {
+        "start": 100,
+        "origin": 80,
+        "credentials": 50,
+        "experience": 70,
+        "destination": 70,
+        "check": 60,
+        "enquiry_form": 30,
+        "enquiry_sent": 10,
+    }
+    for step, n in hits.items():
+        # Split over two days, and one day outside the period that must not count.
+        FunnelCount.objects.create(day=today, step=step, hits=n - n // 2)
+        FunnelCount.objects.create(day=today - timedelta(days=1), step=step, hits=n // 2)
+        FunnelCount.objects.create(day=today - timedelta(days=400), step=step, hits=1000)
+    for origin, destination, n in [("AU", "GB", 50), ("none", "NZ", 30), ("US", "CA", 10)]:
+        FunnelCount.objects.create(day=today, step="plan", origin=origin, destination=destination, hits=n)
+    steps = {s["step"]: (s["count"], s["of_previous"], s["drop_off"]) for s in dashboard.funnel(Period.default())}
+    assert steps == {
+        "start": (100, None, None),
+        "origin": (80, 80.0, 20.0),
+        "credentials": (50, None, None),  # asked only of trained coders: beside the main line
+        "experience": (70, 87.5, 12.5),
+        "destination": (70, 100.0, 0.0),
+        "check": (60, 85.7, 14.3),
+        "plan": (90, 150.0, None),  # plans are also opened from shared links
+        "enquiry_form": (30, 33.3, 66.7),
+        "enquiry_sent": (10, 33.3, 66.7),
+    }
+    moves = dashboard.top_moves(Period.default())
+    assert [(m["origin"], m["destination"], m["count"]) for m in moves] == [
+        ("AU", "GB", 50),
+        ("none", "NZ", 30),
+        ("US", "CA", 10),
+    ]
+    client.force_login(adviser)
+    html = client.get(FUNNEL).content.decode()
+    assert "70 (87.5% of the step before)" in html
+    assert re.search(r'<a href="/admin/advisor/enquiry/\?origin_code__exact=none&amp;destination_code__exact=NZ', html)
+    assert "Not trained yet to New Zealand" in html
