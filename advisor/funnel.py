@@ -138,6 +138,7 @@ def reset() -> None:
         _counts.clear()
         _pending[0] = 0
     _day[0] = 0.0
+    _wake.clear()
 
 
 def flush() -> int:
@@ -177,6 +178,7 @@ def _start_flusher() -> None:
             return
         _flusher_pid[0] = os.getpid()
         _stop.clear()
+        _wake.clear()  # a wake-up from before there was a thread (or from the parent process) is stale
         _thread[0] = threading.Thread(target=_flush_forever, name="funnel-flush", daemon=True)
     _thread[0].start()
     if not _exit_hook[0]:
