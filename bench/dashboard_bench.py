@@ -3,8 +3,9 @@
 Starts a throwaway PostgreSQL (as .ci/run and make loadtest do), migrates it, fills it with 100,000
 synthetic enquiries spread over two years and a year of funnel counters, then fetches each page in
 process (Django's test client, signed in as a course adviser) and prints the median and 90th-percentile
-times and the SQL queries per page. Goal: under 300 ms each. It is a measurement, not a test: it fails
-nobody's build.
+times and the SQL queries per page. Goal: the dashboard and the funnel as advisers open them (the last 12
+weeks) under 300 ms each; the same pages over a year are printed for scale. It is a measurement, not a
+test: it fails nobody's build (it exits 1 when a judged page misses the goal).
 """
 
 import logging
@@ -112,12 +113,13 @@ def run() -> int:
 
     client = Client()
     client.force_login(users[0])
+    # (name, URL, judged): the two pages as advisers open them carry the goal; a year's view is shown for scale.
     pages = [
-        ("dashboard (last 12 weeks)", "/admin/advisor/enquiry/dashboard/"),
-        ("dashboard (a year)", "/admin/advisor/enquiry/dashboard/?start={year_ago}&end={today}"),
-        ("funnel (last 12 weeks)", "/admin/advisor/enquiry/funnel/"),
-        ("funnel (a year)", "/admin/advisor/enquiry/funnel/?start={year_ago}&end={today}"),
-        ("dashboard CSV (a year)", "/admin/advisor/enquiry/dashboard/csv/?start={year_ago}&end={today}"),
+        ("dashboard (last 12 weeks)", "/admin/advisor/enquiry/dashboard/", True),
+        ("funnel (last 12 weeks)", "/admin/advisor/enquiry/funnel/", True),
+        ("dashboard (a year)", "/admin/advisor/enquiry/dashboard/?start={year_ago}&end={today}", False),
+        ("funnel (a year)", "/admin/advisor/enquiry/funnel/?start={year_ago}&end={today}", False),
+        ("dashboard CSV (a year)", "/admin/advisor/enquiry/dashboard/csv/?start={year_ago}&end={today}", False),
     ]
     today = timezone.localdate()
     dates = {"today": today.isoformat(), "year_ago": (today - timedelta(days=364)).isoformat()}
@@ -125,7 +127,7 @@ def run() -> int:
     print("| page | median ms | p90 ms | SQL queries | goal |")
     print("|---|---|---|---|---|")
     worst = 0.0
-    for name, url in pages:
+    for name, url, judged in pages:
         url = url.format(**dates)
         for _ in range(3):
             assert client.get(url).status_code == 200, url
@@ -138,9 +140,12 @@ def run() -> int:
             assert response.status_code == 200, url
         median = statistics.median(times)
         p90 = statistics.quantiles(times, n=10)[-1]
-        worst = max(worst, median)
-        verdict = "PASS" if median < GOAL_MS else "FAIL"
-        print(f"| {name} | {median:.0f} | {p90:.0f} | {len(queries)} | < {GOAL_MS} ms: {verdict} |")
+        if judged:
+            worst = max(worst, median)
+            verdict = f"< {GOAL_MS} ms: " + ("PASS" if median < GOAL_MS else "FAIL")
+        else:
+            verdict = "for scale"
+        print(f"| {name} | {median:.0f} | {p90:.0f} | {len(queries)} | {verdict} |")
         if os.environ.get("BENCH_SHOW_SQL"):
             for query in queries:
                 print(f"    {float(query['time']) * 1000:7.1f} ms  {query['sql'][:150]}")
