@@ -86,6 +86,11 @@ bench-rules: $(VENV)/.installed var
 bench-preview: $(VENV)/.installed var
 	$(PY) bench/preview_bench.py
 
+# The advisers' dashboard and funnel pages on a throwaway PostgreSQL with 100,000 enquiries and a year of counters.
+.PHONY: bench-dashboard
+bench-dashboard: $(VENV)/.installed var
+	$(PY) bench/dashboard_bench.py
+
 audit: $(VENV)/.installed-dev var/secret_key
 	$(PY) audit/run.py
 

@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from simple_history.admin import SimpleHistoryAdmin
 
-from advisor import privacy
+from advisor import privacy, replies
 from advisor.enquiry_forms import normalise_phone
 from advisor.models import STATUS_RANK, Enquiry, EnquiryNote, NotificationOutbox, Status, add_business_days
 
@@ -67,6 +67,11 @@ def overdue_cutoff(now=None):
     return add_business_days(timezone.localtime(now or timezone.now()), -settings.ENQUIRY_RESPONSE_BUSINESS_DAYS)
 
 
+def overdue_q(now=None) -> Q:
+    """Still new after the promised business days: the overdue filter and the dashboard count the same."""
+    return Q(status=Status.NEW, created_at__lt=overdue_cutoff(now))
+
+
 class AssignedFilter(admin.SimpleListFilter):
     title = "assigned to"
     parameter_name = "assigned"
@@ -93,7 +98,7 @@ class OverdueFilter(admin.SimpleListFilter):
         return [("yes", "Overdue"), ("no", "Not overdue")]
 
     def queryset(self, request, queryset):
-        overdue = Q(status=Status.NEW, created_at__lt=overdue_cutoff())
+        overdue = overdue_q()
         if self.value() == "yes":
             return queryset.filter(overdue)
         if self.value() == "no":
@@ -133,8 +138,9 @@ class NotificationFailedFilter(admin.SimpleListFilter):
         return [("failed", "Failed or not sent yet"), ("sent", "Sent")]
 
     def queryset(self, request, queryset):
-        unsent = NotificationOutbox.objects.filter(enquiry=OuterRef("pk"), sent_at__isnull=True, attempts__gt=0)
-        sent = NotificationOutbox.objects.filter(enquiry=OuterRef("pk"), sent_at__isnull=False)
+        advisers = NotificationOutbox.objects.filter(enquiry=OuterRef("pk"), reply__isnull=True)
+        unsent = advisers.filter(sent_at__isnull=True, attempts__gt=0)
+        sent = advisers.filter(sent_at__isnull=False)
         if self.value() == "failed":
             return queryset.filter(Exists(unsent))
         if self.value() == "sent":
@@ -208,6 +214,13 @@ class EnquiryAdmin(SimpleHistoryAdmin):
     inlines = [EnquiryNoteInline]
     history_list_display = ["status", "assigned_to"]
     actions = ["assign_to_me", "mark_contacted", "close", "mark_spam", "mark_not_spam", "export_csv", "export_person"]
+
+    def get_urls(self):
+        # The dashboard, the funnel and replies by email live in their own modules (replies also registers
+        # the reply templates' admin).
+        from advisor import dashboard_views
+
+        return dashboard_views.urls(self) + replies.urls(self) + super().get_urls()
 
     # --- The list --------------------------------------------------------------------------------
 
@@ -296,7 +309,7 @@ class EnquiryAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="adviser email")
     def notification_status(self, obj):
-        rows = list(obj.notifications.all())
+        rows = list(obj.notifications.filter(reply__isnull=True))
         if not rows:
             return "None (spam is not notified)" if obj.is_spam else "None"
         row = rows[-1]

@@ -194,7 +194,7 @@ class Enquiry(models.Model):
         self.is_spam = False
         self.spam_reason = ""
         self.save()
-        if not self.notifications.exists():
+        if not self.notifications.filter(reply__isnull=True).exists():
             from advisor import notifications
 
             outbox = NotificationOutbox.objects.create(enquiry=self, next_attempt_at=timezone.now())
@@ -228,6 +228,10 @@ class NotificationOutbox(models.Model):
     last_error = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     gave_up_at = models.DateTimeField(null=True, blank=True)
+    # Set for an adviser's reply to the learner (the note holds its text); empty for the advisers' own email.
+    reply = models.OneToOneField(
+        EnquiryNote, null=True, blank=True, on_delete=models.CASCADE, related_name="email", editable=False
+    )
 
     class Meta:
         verbose_name = "notification"
@@ -252,3 +256,64 @@ class RateLimitBucket(models.Model):
 
 def new_submission_id():
     return uuid.uuid4()
+
+
+class FunnelStep(models.TextChoices):
+    """The questionnaire's steps, in the order a learner meets them."""
+
+    START = "start", "Start page viewed"
+    ORIGIN = "origin", "Answered: where you trained"
+    CREDENTIALS = "credentials", "Answered: what you hold"
+    EXPERIENCE = "experience", "Answered: setting and experience"
+    DESTINATION = "destination", "Answered: where you want to work"
+    CHECK = "check", "Check answers reached"
+    PLAN = "plan", "Plan viewed"
+    ENQUIRY_FORM = "enquiry_form", "Enquiry form opened"
+    ENQUIRY_SENT = "enquiry_sent", "Enquiry sent"
+
+
+class FunnelCount(models.Model):
+    """How many times one step of the questionnaire happened on one day, and nothing about who.
+
+    No visitor, session, address or time of day: a row is (day, step, the plan's countries, hits). Rows are
+    only ever incremented, in batches, by advisor/funnel.py.
+    """
+
+    day = models.DateField()
+    step = models.CharField(max_length=20, choices=FunnelStep.choices)
+    # Plans only: the country codes of the move viewed ("none" for someone not trained yet), else blank.
+    origin = models.CharField(max_length=4, blank=True, default="")
+    destination = models.CharField(max_length=4, blank=True, default="")
+    hits = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "step", "origin", "destination"], name="funnelcount_unique")
+        ]
+        permissions = [("view_dashboard", "Can see the service dashboard and the questionnaire funnel")]
+
+    def __str__(self):
+        return f"{self.day} {self.step} {self.origin}-{self.destination}: {self.hits}"
+
+
+class ReplyTemplate(models.Model):
+    """A starting point for an adviser's email reply to a learner, for one destination or for any."""
+
+    name = models.CharField(max_length=100, unique=True)
+    destination_code = models.CharField(
+        "destination",
+        max_length=10,
+        blank=True,
+        help_text="Leave blank for a general template, offered on every enquiry.",
+    )
+    subject = models.CharField(max_length=200)
+    body = models.TextField(
+        max_length=4000,
+        help_text="Placeholders: {learner_name}, {adviser_name}, {plan_summary}, {reference}, {destination}.",
+    )
+
+    class Meta:
+        ordering = ["destination_code", "name"]
+
+    def __str__(self):
+        return self.name

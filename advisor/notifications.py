@@ -61,6 +61,11 @@ def _describe(exc: Exception) -> str:
 
 
 def build_message(outbox: NotificationOutbox) -> EmailMessage:
+    if outbox.reply_id:
+        # An adviser's reply to the learner (advisor/replies.py): same outbox, same retries.
+        from advisor import replies
+
+        return replies.build_reply_message(outbox)
     enquiry = outbox.enquiry
     link = settings.SITE_URL + reverse("admin:advisor_enquiry_change", args=[enquiry.pk])
     body = (
@@ -78,9 +83,9 @@ def build_message(outbox: NotificationOutbox) -> EmailMessage:
 
 def _send(outbox_id: int, now) -> bool:
     """Send one claimed row. True when it went out."""
-    outbox = NotificationOutbox.objects.select_related("enquiry").get(pk=outbox_id)
+    outbox = NotificationOutbox.objects.select_related("enquiry", "reply").get(pk=outbox_id)
     try:
-        if not settings.ADVISER_EMAILS:
+        if not outbox.reply_id and not settings.ADVISER_EMAILS:
             raise smtplib.SMTPRecipientsRefused({})  # nobody to tell: keep it pending, visible in admin
         build_message(outbox).send()  # raises on failure: the row stays pending for a retry
     except Exception as exc:

@@ -63,6 +63,9 @@ SPEED_OFF = set(envlist("SPEED_OFF"))
 
 MIDDLEWARE = [
     "advisor.logs.RequestLogMiddleware",
+    # Counts questionnaire steps in memory (anonymous, no database write on the request path). Before the page
+    # cache, so cached pages are counted too: see advisor/funnel.py.
+    "advisor.funnel.FunnelMiddleware",
     # Answers repeat GETs of public pages (start, plan, compare, /api/plan/) before the rest of the stack,
     # with the headers the stack gave them the first time: see advisor/cache.py.
     "advisor.cache.PageCacheMiddleware",
@@ -357,5 +360,8 @@ ENQUIRY_FORM_MAX_AGE = envint("ENQUIRY_FORM_MAX_AGE", str(24 * 3600))  # older f
 ENQUIRY_RATE_LIMITS = [(envint("ENQUIRY_RATE_LIMIT", "5"), 600), (envint("ENQUIRY_RATE_LIMIT_DAY", "20"), 86400)]
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "AU")  # numbers without +country code
 NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", "12")  # then the outbox row is given up (inbox still shows it)
+# The anonymous questionnaire funnel: each worker flushes its in-memory counts this often, or after this many.
+FUNNEL_FLUSH_SECONDS = float(os.environ.get("FUNNEL_FLUSH_SECONDS", "5"))
+FUNNEL_FLUSH_HITS = envint("FUNNEL_FLUSH_HITS", "500")
 # Enquiry history is for audit: reverting from it would bypass the read-only submitted fields.
 SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -7,11 +7,11 @@ SQLite file under var/, never the development database. Goal: under a second.
 
 import logging
 import os
-import warnings
 import secrets
 import statistics
 import sys
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 

@@ -3,7 +3,7 @@ each group may do so that permission drift fails the build.
 
 | role             | enquiries                      | notes      | reference data |
 | Content editors  | nothing (403 everywhere)       | nothing    | full           |
-| Course advisers  | view, change, export CSV       | add, view  | view only      |
+| Course advisers  | view, change, export CSV, dashboard, reply by email | add, view | view only |
 | Privacy officers | view, correct, delete, export  | add, view, delete | view only |
 """
 
@@ -179,6 +179,11 @@ def test_group_permissions_on_enquiries_match_the_snapshot():
         "view_enquirynote",
         "add_enquirynote",
         "view_historicalenquiry",
+        "view_dashboard",
+        "view_replytemplate",
+        "add_replytemplate",
+        "change_replytemplate",
+        "delete_replytemplate",
     }
     assert enquiry_permissions("Privacy officers") == {
         "view_enquiry",
