@@ -10,7 +10,7 @@ from django.views.decorators.http import require_safe
 
 from advisor import cache as page_cache
 from advisor.forms import MAX_CREDENTIALS, MAX_YEARS, PlanQueryForm
-from pathways import rules
+from pathways import presenter, rules
 from pathways.reference import load_reference
 
 # Clients may reuse a plan for a minute without asking; after that the ETag (reference-data
@@ -33,7 +33,7 @@ def plan_body(form: PlanQueryForm) -> tuple[str, bytes]:
     hit = _responses.get(key)
     if hit is None:
         plan = rules.build_plan(form.profile, reference)
-        body = json.dumps(plan.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+        body = json.dumps(presenter.plan_json(plan, reference), ensure_ascii=False, separators=(",", ":")).encode()
         digest = hashlib.blake2b(key[1].encode(), digest_size=12).hexdigest()
         hit = (f'"v{reference.version}-{digest}"', body)
         if len(_responses) >= _RESPONSE_CACHE_LIMIT:

@@ -23,7 +23,7 @@ from advisor.enquiry_forms import EnquiryForm, new_form_ids
 from advisor.forms import PlanQueryForm
 from advisor.models import Enquiry
 from advisor.questionnaire import error_summary
-from pathways import rules
+from pathways import presenter, rules
 from pathways.reference import load_reference
 
 log = logging.getLogger("advisor.enquiry")
@@ -53,7 +53,7 @@ def _plan_context(request) -> tuple[dict, list]:
         return {}, [{"field": name, "messages": messages} for name, messages in query.errors_as_dict().items()]
     reference = load_reference()
     try:
-        plan = rules.build_plan(query.profile, reference).as_dict()
+        plan = presenter.plan_json(rules.build_plan(query.profile, reference), reference)
     except rules.PlanError as exc:
         return {}, [{"field": "plan", "messages": [str(exc)]}]
     params = query.canonical_query()
@@ -65,7 +65,6 @@ def _plan_context(request) -> tuple[dict, list]:
         "plan_url": reverse("advisor:plan") + "?" + params,
         "reference_version": str(reference.version),
         "recommended": recommended,
-        "total_months_text": rules.months_text(plan["total_months"]) if plan["total_months"] else "",
     }, []
 
 
@@ -184,6 +183,7 @@ def enquiry_sent(request, reference):
     query = (enquiry.plan_params or {}).get("query", "")
     context = {
         "reference": enquiry.reference,
+        "plan_summary": presenter.summary_lines(enquiry.plan_snapshot)[:2],
         "plan_url": reverse("advisor:plan") + "?" + query if query else "",
         "response_days": settings.ENQUIRY_RESPONSE_BUSINESS_DAYS,
         "page_title": "Enquiry sent",

@@ -21,9 +21,11 @@ from django.views.decorators.vary import vary_on_headers
 from advisor import cache as page_cache
 from advisor import questionnaire
 from advisor.forms import PlanQueryForm
-from pathways.models import ClassificationKind, SourceKind
+from pathways import presenter
+from pathways.models import ClassificationKind
+from pathways.ranking import rank_destinations
 from pathways.reference import load_reference
-from pathways.rules import PlanError, build_plan, months_text, rank_destinations
+from pathways.rules import PlanError, build_plan
 
 PUBLIC_MAX_AGE = 600  # seconds browsers and proxies may keep a public page
 
@@ -185,17 +187,7 @@ FIELD_NAMES = {
     "destination": "Where you want to work",
     "__all__": "Plan",
 }
-SOURCE_KIND_LABELS = dict(SourceKind.choices)
 KIND_LABELS = dict(ClassificationKind.choices)
-
-
-def _move_name(plan):
-    destination = plan["destination"]["name"]
-    if plan["origin"] is None:
-        return f"Starting out in {destination}"
-    if plan["origin"]["code"] == plan["destination"]["code"]:
-        return f"Progressing in {destination}"
-    return f"{plan['origin']['name']} to {destination}"
 
 
 def _bad_plan_link(request, errors):
@@ -211,40 +203,45 @@ def plan(request):
         return _bad_plan_link(request, form.errors)
     reference = load_reference()
     try:
-        result = build_plan(form.profile, reference).as_dict()
+        result = build_plan(form.profile, reference)
     except PlanError as error:
         return _bad_plan_link(request, {"__all__": [str(error)]})
-    _label_sources(result)
-    for step in result["steps"]:
-        step["months_text"] = months_text(step["months"])
-    for item in result["classifications"]:
-        item["kind_label"] = KIND_LABELS.get(item["kind"], item["kind"])
-        known = reference.classifications.get(item["known_from"] or "")
-        item["known_from_name"] = known.name if known else ""
-    total = months_text(result["total_months"]) if result["total_months"] else ""
+    words = presenter.present(result)
+    names = {code: info.name for code, info in reference.classifications.items()}
     context = {
         # The title names the move, like the h1: headlines alone ("OPCS-4 from scratch") don't say whose plan it is.
-        "page_title": "Your plan: " + _move_name(result),
-        "move_name": _move_name(result),
+        "page_title": "Your plan: " + words.move,
         "plan": result,
+        "words": words,
+        "timeline": presenter.timeline(words, result),
+        "gap_rows": [
+            {
+                "name": c.name,
+                "edition": c.edition,
+                "used_for": KIND_LABELS.get(c.kind, c.kind),
+                "gap": c.gap,
+                "gap_label": reference.gap_labels.get(c.gap, c.gap),
+                "known_from": names.get(c.known_from or "", "Nothing you know"),
+                "note": c.note,
+            }
+            for c in result.classifications
+        ]
+        + [
+            {
+                "name": g.title,
+                "used_for": "Local practice",
+                "gap": g.gap,
+                "gap_label": reference.gap_labels.get(g.gap, g.gap),
+                "known_from": "–",
+                # The change of setting is explained under "Before you start"; said once.
+                "note": "" if any(w.code == g.code for w in result.warnings) else g.note,
+            }
+            for g in result.other_gaps
+        ],
         "query": form.canonical_query(),
-        "total_months_text": total,
-        "difficulty_bars": _difficulty_bars(result["difficulty"]["rank"]),
+        "difficulty_bars": _difficulty_bars(result.difficulty),
     }
     return render(request, "advisor/plan.html", context)
-
-
-def _label_sources(value):
-    """Give every provenance in the plan a readable kind ("Official source"), however deep it sits."""
-    if isinstance(value, dict):
-        if "provenance" in value and isinstance(value["provenance"], dict):
-            kind = value["provenance"].get("kind", "")
-            value["provenance"]["kind_label"] = SOURCE_KIND_LABELS.get(kind, kind)
-        for item in value.values():
-            _label_sources(item)
-    elif isinstance(value, list):
-        for item in value:
-            _label_sources(item)
 
 
 def _difficulty_bars(rank):
@@ -277,7 +274,9 @@ def compare(request):
     if "origin" in request.GET:
         if origin in reference.countries or origin == questionnaire.NEW_TO_CODING:
             rank_from = None if origin == questionnaire.NEW_TO_CODING else origin
-            ranking = rank_destinations(rank_from, reference)
+            ranking = [
+                {"item": r, "reasons": presenter.ranking_reasons(r)} for r in rank_destinations(rank_from, reference)
+            ]
             origin_name = reference.countries[origin].name if rank_from else "no coding training"
         else:
             origin_error = "Select where you trained as a coder"
