@@ -134,8 +134,10 @@ def _step_words(step: PlanStep, plan: RetrainingPlan, has_courses: bool) -> tupl
     if step.kind == "employment":
         return "Get a coding job first", "", []
     if step.kind == "learn":
-        title = "Study on your own what no course here covers" if has_courses else "Study on your own"
-        return title, "", []
+        if has_courses:
+            return "Study on your own what no course here covers", "", []
+        # No credential to take: what employers look at is the whole answer, so it is said here, once.
+        return "Study on your own", plan.route.employer_expectation if plan.route else "", []
     if step.kind == "progression":
         return f"Move up from {step.held_from} to {creds[0].name}", step.text, []
     if step.kind == "keep-current":
@@ -202,7 +204,7 @@ def present(plan: RetrainingPlan) -> PlanText:
         steps=steps,
         warnings=[{"code": w.code, "text": w.text, "source": sources.cite(w.provenance)} for w in plan.warnings],
         notes=[{"code": n.code, "text": n.text, "source": sources.cite(n.provenance)} for n in plan.notes],
-        employer_expectation=route.employer_expectation if route else "",
+        employer_expectation=route.employer_expectation if route and has_courses else "",
         local_conventions=route.local_conventions if route else "",
     )
     if route is not None:
@@ -419,7 +421,7 @@ def timeline(text: PlanText, plan: RetrainingPlan) -> dict | None:
     for step, _ in steps:
         if step.duration and step.within is None:
             length += span(step.duration)[1]
-    scale = (TIMELINE_WIDTH - _LABEL_WIDTH - 80) / max(length, 1)
+    scale = (TIMELINE_WIDTH - _LABEL_WIDTH - 120) / max(length, 1)
     rows, clock, starts = [], 0.0, {}
     for index, (step, words) in enumerate(steps):
         y = 8 + index * _ROW

@@ -416,7 +416,7 @@ def plan_without_memo(profile: LearnerProfile, reference: Reference) -> Retraini
     if no_move:
         difficulty = 0
         headline = f"No move needed: progress and keep current in {destination.name}"
-        summary = destination.keeping_current
+        summary = ""  # how to keep current is the last step; said once
     else:
         difficulty = route.difficulty
         headline = route.headline or f"{origin.name if origin else 'New to coding'} to {destination.name}"

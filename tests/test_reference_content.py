@@ -42,12 +42,13 @@ CREDENTIAL_CODES = {
 }  # fmt: skip
 
 # domain.md section 7.4: the only durations any source gives, in months.
-KNOWN_MONTHS = {
-    "hlt50321": (12, 12),  # about 12 months as TalentMed delivers it (S33)
-    "nccq-acc": (24, 36),  # a 2-3 year development plan (EXT30)
-    "nhs-ccsc": (1, 1),  # at least 21 days (EXT29)
-    "vetassess-599915": (3, 3),  # 10-12 weeks, a third-party figure (EXT14b)
-    "uni-him": (3, 3),  # one 12-week subject (EXT38)
+# (min, max, unit) exactly as each source gives it: a minimum alone keeps max None.
+KNOWN_DURATIONS = {
+    "hlt50321": (12, 12, "month"),  # about 12 months as TalentMed delivers it (S33)
+    "nccq-acc": (2, 3, "year"),  # a 2-3 year development plan (EXT30)
+    "nhs-ccsc": (21, None, "day"),  # at least 21 days (EXT29), not "1 month"
+    "vetassess-599915": (10, 12, "week"),  # 10-12 weeks, a third-party figure (EXT14b), not "3-3 months"
+    "uni-him": (12, 12, "week"),  # one 12-week subject (EXT38), not "3-3 months"
 }
 
 # domain.md section 7.2: rows = from, columns = to.
@@ -206,11 +207,17 @@ def test_the_uk_order_is_the_standards_course_once_employed_then_the_nccq():
 @pytest.mark.django_db
 def test_durations_appear_only_where_a_source_gives_a_figure():
     for credential in Credential.objects.all():
-        months = (credential.months_min, credential.months_max)
-        assert months == KNOWN_MONTHS.get(credential.code, (None, None)), credential.code
+        duration = (credential.duration_min, credential.duration_max, credential.duration_unit or None)
+        assert duration == KNOWN_DURATIONS.get(credential.code, (None, None, None)), credential.code
     for unknown in ("cchim-accredited-him", "22274vic", "aapc-cic"):
         credential = Credential.objects.get(code=unknown)
-        assert credential.months_min is None and credential.months_max is None
+        assert credential.duration_min is None and credential.duration_max is None
+
+
+@pytest.mark.django_db
+def test_the_standards_course_is_taken_within_the_nccq_development_plan():
+    assert Credential.objects.get(code="nhs-ccsc").taken_within.code == "nccq-acc"
+    assert not Credential.objects.exclude(code="nhs-ccsc").filter(taken_within__isnull=False).exists()
 
 
 @pytest.mark.django_db

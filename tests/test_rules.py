@@ -10,6 +10,8 @@ from dataclasses import replace
 import pytest
 
 from pathways import models
+from pathways.presenter import plan_json, present, ranking_reasons
+from pathways.ranking import rank_destinations
 from pathways.reference import load_reference
 from pathways.rules import (
     DIFFICULTY_LABELS,
@@ -32,8 +34,6 @@ from pathways.rules import (
     UsageInfo,
     build_plan,
 )
-from pathways.presenter import plan_json, present, ranking_reasons
-from pathways.ranking import rank_destinations
 
 COUNTRIES = ("AU", "CA", "GB", "NZ", "US")
 PAIRS = [(o, d) for o in COUNTRIES for d in COUNTRIES if o != d]
