@@ -106,7 +106,7 @@ _MONTHS = {
     ],
 }
 _DURATION = {
-    "description": "The figure as its source gives it; max null = only a minimum (\"at least\"). "
+    "description": 'The figure as its source gives it; max null = only a minimum ("at least"). '
     "null = no published figure.",
     "oneOf": [
         _object(

@@ -17,7 +17,7 @@ import textwrap
 from dataclasses import dataclass, field, fields, is_dataclass
 
 from pathways.ranking import rank_destinations
-from pathways.records import GAP_LABELS, MONTHS_PER_UNIT, Duration, Provenance, Reference
+from pathways.records import GAP_LABELS, MONTHS_PER_UNIT, WORKED_OUT, Duration, Provenance, Reference
 from pathways.rules import PlanStep, RetrainingPlan, join
 
 UNITS = {"day": ("day", "days"), "week": ("week", "weeks"), "month": ("month", "months"), "year": ("year", "years")}
@@ -104,6 +104,8 @@ class _Sources:
         self.items: dict[tuple, Source] = {}
 
     def cite(self, provenance: Provenance) -> int:
+        if not provenance.title:
+            provenance = WORKED_OUT if provenance.kind == "inferred" else provenance
         key = (provenance.kind, provenance.publisher, provenance.title, provenance.url)
         if key not in self.items:
             self.items[key] = Source(
@@ -371,7 +373,9 @@ def plan_text(data: dict, width: int = 88) -> str:
     """The whole plan for a terminal: the summary, what each step covers, warnings and notes."""
 
     def wrap(text: str, indent: str = "  ") -> str:
-        return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent + "  ")
+        return textwrap.fill(
+            text, width, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+        )
 
     head = summary_lines(data)
     lines = [head[0], wrap(data.get("summary") or data.get("headline", ""), ""), "", *head[1:2]]
@@ -445,11 +449,12 @@ def timeline(text: PlanText, plan: RetrainingPlan) -> dict | None:
             if step.within is None:
                 clock += high
         row["label_x"] = row["x"] + row["width"] + 6
-        rows.append(row)
+        rows.append({k: round(v, 1) if isinstance(v, float) else v for k, v in row.items()})
     height = 8 + len(rows) * _ROW + 24
     years = int(length // 12)
     ticks = [
-        {"x": _LABEL_WIDTH + m * scale, "label": f"{m // 12} yr" if m else "0"} for m in range(0, int(length) + 1, 12)
+        {"x": round(_LABEL_WIDTH + m * scale, 1), "label": f"{m // 12} yr" if m else "0"}
+        for m in range(0, int(length) + 1, 12)
     ]
     if years == 0:
         ticks = [{"x": _LABEL_WIDTH, "label": "0"}, {"x": _LABEL_WIDTH + length * scale, "label": f"{length:.0f} mo"}]

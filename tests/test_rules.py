@@ -133,9 +133,7 @@ def make_world(version: int = 7) -> Reference:
         ),
     ]
     credentials = [
-        credential(
-            "qa-dip", "QA", name="QA Diploma", duration=Duration(12, 12, "month"), classifications=("qa-dx",)
-        ),
+        credential("qa-dip", "QA", name="QA Diploma", duration=Duration(12, 12, "month"), classifications=("qa-dx",)),
         credential("qb-in", "QB", name="QB Inpatient Cert", kind="certification", duration=Duration(3, 6, "month")),
         credential("qb-in2", "QB", name="QB Hospital Cert", kind="certification"),
         credential(
