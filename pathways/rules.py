@@ -16,9 +16,7 @@ Contract:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pathways.records import (  # noqa: F401  (the names other modules import from here)
+from pathways.records import (  # noqa: F401  (the names other modules import from here)  # noqa: F401
     DIFFICULTY_LABELS,
     GAP_LABELS,
     GAP_ORDER,
@@ -27,14 +25,21 @@ from pathways.records import (  # noqa: F401  (the names other modules import fr
     WORKED_OUT,
     ClassificationInfo,
     CountryInfo,
+    Cover,
     CredentialInfo,
     Duration,
     GapInfo,
     LearnerProfile,
     NoRoute,
+    PlanClassification,
+    PlanCredential,
     PlanError,
+    PlanGap,
+    PlanNote,
+    PlanStep,
     Provenance,
     Reference,
+    RetrainingPlan,
     RouteCredentialInfo,
     RouteInfo,
     RouteNoteInfo,
@@ -44,119 +49,6 @@ from pathways.records import (  # noqa: F401  (the names other modules import fr
     add_durations,
     either_duration,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PlanClassification:
-    code: str
-    name: str
-    kind: str
-    edition: str
-    gap: str
-    known_from: str | None
-    note: str
-    provenance: Provenance
-
-
-@dataclass(frozen=True, slots=True)
-class PlanGap:
-    """A gap that is not one classification: a route's extra gap or a change of setting."""
-
-    code: str
-    title: str
-    gap: str
-    note: str
-    provenance: Provenance
-
-
-@dataclass(frozen=True, slots=True)
-class PlanCredential:
-    code: str
-    name: str
-    awarded_by: str
-    kind: str
-    held: bool
-    note: str
-    step: int
-    setting: str
-    duration: Duration | None
-    within: str | None
-    duration_note: str
-    prerequisites: str
-    requires_employment: bool
-    keeping_current: str
-    provenance: Provenance
-
-    @property
-    def months(self) -> tuple[int, int | None] | None:
-        return self.duration.months() if self.duration else None
-
-
-@dataclass(frozen=True, slots=True)
-class Cover:
-    """Something a step teaches: a classification, standard or grouper, or another gap, with its level."""
-
-    code: str
-    name: str
-    gap: str
-
-
-@dataclass(frozen=True, slots=True)
-class PlanStep:
-    kind: str  # employment | credential | learn | progression | keep-current
-    credentials: tuple[str, ...] = ()  # alternatives, or what a job or upkeep is for
-    covers: tuple[Cover, ...] = ()
-    duration: Duration | None = None
-    within: str | None = None  # taken during this other credential of the plan: not added to the total
-    held_from: str | None = None  # progression: the name of the credential held now
-    text: str = ""  # the data's own words for this step (a progression or keeping-current note)
-    provenance: Provenance = WORKED_OUT
-
-    @property
-    def months(self) -> tuple[int, int | None] | None:
-        return self.duration.months() if self.duration else None
-
-    @property
-    def timed(self) -> bool:
-        """Counts towards the plan's time: keeping current is ongoing, and a period inside another adds nothing."""
-        return self.kind != "keep-current" and self.within is None
-
-
-@dataclass(frozen=True, slots=True)
-class PlanNote:
-    code: str
-    text: str
-    provenance: Provenance
-
-
-@dataclass(frozen=True, slots=True)
-class RetrainingPlan:
-    profile: LearnerProfile
-    reference_version: int
-    origin: CountryInfo | None
-    destination: CountryInfo
-    difficulty: int
-    difficulty_label: str
-    headline: str
-    summary: str
-    route: RouteInfo | None
-    transferable_skills: tuple[SkillInfo, ...]
-    classifications: tuple[PlanClassification, ...]
-    other_gaps: tuple[PlanGap, ...]
-    credentials: tuple[PlanCredential, ...]
-    steps: tuple[PlanStep, ...]
-    total: Duration | None
-    untimed_steps: int  # steps that count towards the time but have no published figure
-    warnings: tuple[PlanNote, ...]
-    notes: tuple[PlanNote, ...]
-
-    @property
-    def total_months(self) -> tuple[int, int | None] | None:
-        return self.total.months() if self.total else None
-
-    def credential(self, code: str) -> PlanCredential:
-        return next(c for c in self.credentials if c.code == code)
-
 
 # --- Building a plan ---------------------------------------------------------------------------
 

@@ -174,3 +174,9 @@ def test_a_sixth_fictional_country_added_as_rows_gets_a_correct_plan():
     assert "ZZ" in [r.code for r in rank_destinations("AU", reference)]
     staying = build_plan(LearnerProfile("ZZ", frozenset(), "both", None, "ZZ"), reference)
     assert staying.difficulty == 0 and staying.steps[-1].kind == "keep-current"
+
+
+def test_memo_sizes_come_from_settings(settings):
+    settings.PLAN_MEMO_SIZE, settings.RANKING_MEMO_SIZE = 7, 3
+    reference = build_reference()
+    assert (reference.plans.size, reference.rankings.size) == (7, 3)

@@ -610,3 +610,25 @@ def test_a_held_credential_is_told_the_destination_wants_its_sequence_of_credent
     plan = plan_for(reference, "US", "GB", "inpatient", credentials=["ahima-ccs"])
     warning = next(w for w in plan.warnings if w.code == "held-credentials-do-not-replace")
     assert ", then National Clinical Coding Qualification" in warning.text
+
+
+def test_the_plan_and_ranking_memos_are_bounded_and_drop_the_least_recently_used():
+    world = make_world()
+    small = Reference(
+        countries=list(world.countries.values()),
+        classifications=list(world.classifications.values()),
+        credentials=list(world.credentials.values()),
+        routes=list(world.routes.values()),
+        gaps=list(world.gaps.values()),
+        plan_memo_size=2,
+        ranking_memo_size=1,
+    )
+    first = plan_for(small, "QA", "ZZ")
+    plan_for(small, "QA", "QB")
+    assert plan_for(small, "QA", "ZZ") is first  # used again: now the most recent
+    plan_for(small, "ZZ", "QA")  # evicts QA->QB, the least recently used
+    assert len(small.plans) == 2
+    assert plan_for(small, "QA", "ZZ") is first
+    rank_destinations("QA", small)
+    rank_destinations("QB", small)
+    assert len(small.rankings) == 1
