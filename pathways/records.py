@@ -245,6 +245,10 @@ class Memo:
     def __len__(self) -> int:
         return len(self._items)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def get(self, key: Hashable, compute: Callable[[], object]):
         with self._lock:
             if key in self._items:
