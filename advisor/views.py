@@ -207,7 +207,6 @@ def plan(request):
     except PlanError as error:
         return _bad_plan_link(request, {"__all__": [str(error)]})
     words = presenter.present(result)
-    names = {code: info.name for code, info in reference.classifications.items()}
     context = {
         # The title names the move, like the h1: headlines alone ("OPCS-4 from scratch") don't say whose plan it is.
         "page_title": "Your plan: " + words.move,
@@ -215,33 +214,38 @@ def plan(request):
         "words": words,
         "timeline": presenter.timeline(words, result),
         "gap_rows": [
-            {
-                "name": c.name,
-                "edition": c.edition,
-                "used_for": KIND_LABELS.get(c.kind, c.kind),
-                "gap": c.gap,
-                "gap_label": reference.gap_labels.get(c.gap, c.gap),
-                "known_from": names.get(c.known_from or "", "Nothing you know"),
-                "note": c.note,
-            }
-            for c in result.classifications
-        ]
-        + [
-            {
-                "name": g.title,
-                "used_for": "Local practice",
-                "gap": g.gap,
-                "gap_label": reference.gap_labels.get(g.gap, g.gap),
-                "known_from": "–",
-                # The change of setting is explained under "Before you start"; said once.
-                "note": "" if any(w.code == g.code for w in result.warnings) else g.note,
-            }
-            for g in result.other_gaps
+            {**row, "source": source}
+            for row, source in zip(_gap_rows(result, reference), words.gap_sources, strict=True)
         ],
+        "credentials": list(zip(result.credentials, words.credential_sources, strict=True)),
+        "skills": list(zip(result.transferable_skills, words.skill_sources, strict=True)),
         "query": form.canonical_query(),
         "difficulty_bars": _difficulty_bars(result.difficulty),
     }
     return render(request, "advisor/plan.html", context)
+
+
+def _gap_rows(plan, reference):
+    """The classification table: each classification, then the gaps that are not one classification."""
+    names = {code: info.name for code, info in reference.classifications.items()}
+    rows = [
+        {
+            "name": c.name,
+            "edition": c.edition,
+            "used_for": KIND_LABELS.get(c.kind, c.kind),
+            "gap": c.gap,
+            "known_from": names.get(c.known_from or "", "Nothing you know"),
+            "note": c.note,
+        }
+        for c in plan.classifications
+    ]
+    for gap in plan.other_gaps:
+        # A change of setting is explained under "Before you start": said once.
+        note = "" if any(w.code == gap.code for w in plan.warnings) else gap.note
+        rows.append({"name": gap.title, "used_for": "Local practice", "gap": gap.gap, "known_from": "–", "note": note})
+    for row in rows:
+        row["gap_label"] = reference.gap_labels.get(row["gap"], row["gap"])
+    return rows
 
 
 def _difficulty_bars(rank):

@@ -94,6 +94,11 @@ class PlanText:
     employer_expectation: str
     local_conventions: str
     summary_source: int = 0
+    # Source numbers of the reference detail, in the plan's order: classifications then other gaps,
+    # credentials, transferable skills.
+    gap_sources: list[int] = field(default_factory=list)
+    credential_sources: list[int] = field(default_factory=list)
+    skill_sources: list[int] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
 
 
@@ -211,8 +216,9 @@ def present(plan: RetrainingPlan) -> PlanText:
     )
     if route is not None:
         text.summary_source = sources.cite(route.provenance)
-    for item in (*plan.classifications, *plan.other_gaps, *plan.credentials, *plan.transferable_skills):
-        sources.cite(item.provenance)
+    text.gap_sources = [sources.cite(item.provenance) for item in (*plan.classifications, *plan.other_gaps)]
+    text.credential_sources = [sources.cite(item.provenance) for item in plan.credentials]
+    text.skill_sources = [sources.cite(item.provenance) for item in plan.transferable_skills]
     text.sources = list(sources.items.values())
     return text
 
