@@ -357,10 +357,9 @@ def summary_lines(data: dict) -> list[str]:
     """The plan's answer in a few lines, from the plan JSON (an enquiry's snapshot included)."""
     if not data:
         return []
-    lines = [
-        data.get("move") or _move_from(data),
-        f"Difficulty: {(data.get('difficulty') or {}).get('label', '?')}. Expected time: {data.get('time_text', '?')}.",
-    ]
+    difficulty = (data.get("difficulty") or {}).get("label", "?")
+    time = data.get("time_text") or "not recorded with this enquiry"  # snapshots older than the presenter
+    lines = [data.get("move") or _move_from(data), f"Difficulty: {difficulty}. Expected time: {time}."]
     if data.get("time_note"):
         lines.append(data["time_note"])
     for step in data.get("steps") or []:
