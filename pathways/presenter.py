@@ -169,7 +169,10 @@ def present(plan: RetrainingPlan) -> PlanText:
         title, detail, options = _step_words(step, plan, has_courses)
         time = duration_text(step.duration) if step.duration else ""
         if time and step.within:
-            time += f", taken within the time for the {plan.credential(step.within).name}"
+            parent = next(
+                n for n, s in enumerate(plan.steps, 1) if s.kind == "credential" and step.within in s.credentials
+            )
+            time += f", taken during step {parent}"
         steps.append(
             StepText(
                 number=number,

@@ -40,7 +40,7 @@ def test_steps_are_the_learners_actions_with_what_each_course_covers_inside_it(c
     course = html[html.index('id="step-2"') : html.index('id="step-3"')]
     assert "OPCS-4 – <span" in course and "new: learn from scratch" in course
     # The course's minimum stays a minimum, in days, and is said to sit inside the NCCQ period.
-    assert "At least 21 days, taken within the time for the National Clinical Coding Qualification" in course
+    assert "At least 21 days, taken during step 3" in course
     assert "1 month" not in html
     # Said once: no step ends with "time varies".
     assert "Time varies" not in html and "time varies" not in html
