@@ -34,7 +34,7 @@ SOURCE_KIND_LABELS = {
     "seed": "Source article",
     "official": "Official source",
     "third-party": "Third-party source",
-    "inferred": "Worked out",
+    "inferred": "Worked out from",
 }
 
 

@@ -76,7 +76,7 @@ class Provenance:
     last_checked: str = ""  # ISO date
 
 
-WORKED_OUT = Provenance(kind="inferred", title="Worked out by Coding Pathways from the facts on this page")
+WORKED_OUT = Provenance(kind="inferred", title="Worked out by Coding Pathways from the other facts in this plan")
 
 
 @dataclass(frozen=True, slots=True)
