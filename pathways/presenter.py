@@ -173,6 +173,9 @@ def present(plan: RetrainingPlan) -> PlanText:
                 n for n, s in enumerate(plan.steps, 1) if s.kind == "credential" and step.within in s.credentials
             )
             time += f", taken during step {parent}"
+        provenance = step.provenance
+        if step.kind == "learn" and detail and plan.route is not None:
+            provenance = plan.route.provenance  # the route's own words about what employers look at
         steps.append(
             StepText(
                 number=number,
@@ -187,7 +190,7 @@ def present(plan: RetrainingPlan) -> PlanText:
                 ],
                 duration=step.duration,
                 timed=step.timed,
-                source=sources.cite(step.provenance),
+                source=sources.cite(provenance),
             )
         )
     untimed = [s.number for s in steps if s.timed and s.duration is None]
