@@ -161,6 +161,16 @@ def _step_words(step: PlanStep, plan: RetrainingPlan, has_courses: bool) -> tupl
     return title, "", options
 
 
+def _first_step(steps: list[StepText]) -> str:
+    """Step 1's title; a choice of two or three options names them, as "one of these" alone says nothing."""
+    if not steps:
+        return ""
+    first = steps[0]
+    if 2 <= len(first.options) <= 3:
+        return f"{first.title}: {join([o['name'] for o in first.options], 'or')}"
+    return first.title
+
+
 def present(plan: RetrainingPlan) -> PlanText:
     sources = _Sources()
     has_courses = any(s.kind == "credential" for s in plan.steps)
@@ -213,7 +223,7 @@ def present(plan: RetrainingPlan) -> PlanText:
         difficulty=f"{plan.difficulty_label} ({plan.difficulty} out of 4)",
         time=time,
         time_note=time_note,
-        first_step=steps[0].title if steps else "",
+        first_step=_first_step(steps),
         steps=steps,
         warnings=[{"code": w.code, "text": w.text, "source": sources.cite(w.provenance)} for w in plan.warnings],
         notes=[{"code": n.code, "text": n.text, "source": sources.cite(n.provenance)} for n in plan.notes],
