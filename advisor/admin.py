@@ -25,6 +25,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from advisor import privacy, replies
 from advisor.enquiry_forms import normalise_phone
 from advisor.models import STATUS_RANK, Enquiry, EnquiryNote, NotificationOutbox, Status, add_business_days
+from pathways import presenter
 
 access_log = logging.getLogger("advisor.access")
 
@@ -436,45 +437,23 @@ def _display_phone(e164: str) -> str:
 
 
 def plan_summary_html(plan: dict):
-    """The plan snapshot as an adviser reads it, not as JSON."""
+    """The plan snapshot as an adviser reads it: the learner's answers, then the plan in the presenter's words."""
     if not plan:
         return "No plan: a general enquiry."
-    origin = (plan.get("origin") or {}).get("name") or "No coding training yet"
-    destination = (plan.get("destination") or {}).get("name", "?")
-    months = plan.get("total_months")
-    parts = [
-        format_html("<p><strong>{}</strong> → <strong>{}</strong></p>", origin, destination),
-        format_html(
-            "<p>Difficulty: {}{}</p>",
-            (plan.get("difficulty") or {}).get("label", "?"),
-            format_html("; about {}–{} months", months[0], months[1]) if months else "",
-        ),
-    ]
-    if plan.get("setting") or plan.get("years") is not None:
-        parts.append(
-            format_html("<p>Setting: {}; years of experience: {}</p>", plan.get("setting", "?"), plan.get("years", "?"))
-        )
-    credentials = plan.get("credentials") or []
-    if credentials:
-        items = format_html_join(
-            "",
-            "<li>{}{}{}</li>",
-            (
-                (c.get("name", c.get("code")), f" ({c['awarded_by']})" if c.get("awarded_by") else "", " – held")
-                if c.get("held")
-                else (c.get("name", c.get("code")), f" ({c['awarded_by']})" if c.get("awarded_by") else "", "")
-                for c in credentials
-            ),
-        )
-        parts.append(format_html("<p>Credentials:</p><ul>{}</ul>", items))
-    classifications = plan.get("classifications") or []
-    if classifications:
-        items = format_html_join(
-            "", "<li>{} – gap: {}</li>", ((c.get("name", c.get("code")), c.get("gap", "?")) for c in classifications)
-        )
-        parts.append(format_html("<p>Classifications to learn:</p><ul>{}</ul>", items))
-    steps = plan.get("steps") or []
-    if steps:
-        items = format_html_join("", "<li>{}</li>", ((s.get("title", ""),) for s in steps))
-        parts.append(format_html("<p>Steps:</p><ol>{}</ol>", items))
-    return format_html_join("", "{}", ((p,) for p in parts))
+    lines = presenter.summary_lines(plan)
+    answers = format_html(
+        "<p>Setting: {}; years of experience: {}; held: {}</p>",
+        plan.get("setting", "?"),
+        "not given" if plan.get("years") is None else plan["years"],
+        ", ".join(plan.get("held_credentials") or []) or "nothing",
+    )
+    steps = [line for line in lines[2:] if line[:1].isdigit()]
+    notes = [line for line in lines[2:] if not line[:1].isdigit()]
+    return format_html(
+        "<p><strong>{}</strong></p><p>{}</p>{}{}<ol>{}</ol>",
+        lines[0],
+        lines[1],
+        format_html_join("", "<p>{}</p>", ((note,) for note in notes)),
+        answers,
+        format_html_join("", "<li>{}</li>", ((step.split(". ", 1)[-1],) for step in steps)),
+    )

@@ -11,7 +11,7 @@ from django.views.decorators.http import condition, require_safe
 
 from advisor import cache as page_cache
 from advisor.forms import MAX_CREDENTIALS, MAX_YEARS, PlanQueryForm
-from pathways import rules
+from pathways import presenter, rules
 from pathways.reference import load_reference
 
 # Clients may reuse a plan for a minute without asking; after that the ETag (reference-data
@@ -22,7 +22,7 @@ CACHE_CONTROL = "public, max-age=60"
 def plan_body(form: PlanQueryForm) -> bytes:
     """The JSON body of a valid query."""
     plan = rules.build_plan(form.profile, form.reference)
-    return json.dumps(plan.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(presenter.plan_json(plan, form.reference), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _plan_query(request) -> PlanQueryForm:
@@ -94,9 +94,29 @@ def _object(properties: dict, required: list[str] | None = None) -> dict:
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _MONTHS = {
-    "description": "[min, max] months, only where a source gives a figure; null means time varies.",
+    "description": "[min, max] whole months, rounded outwards, only where a source gives a figure; max is null "
+    "where the source gives only a minimum; null means no published figure.",
     "oneOf": [
-        {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2},
+        {
+            "type": "array",
+            "prefixItems": [{"type": "integer", "minimum": 0}, {"type": ["integer", "null"], "minimum": 0}],
+            "minItems": 2,
+            "maxItems": 2,
+        },
+        {"type": "null"},
+    ],
+}
+_DURATION = {
+    "description": 'The figure as its source gives it; max null = only a minimum ("at least"). '
+    "null = no published figure.",
+    "oneOf": [
+        _object(
+            {
+                "min": {"type": "integer", "minimum": 0},
+                "max": {"type": ["integer", "null"], "minimum": 0},
+                "unit": {"type": "string", "enum": ["day", "week", "month", "year"]},
+            }
+        ),
         {"type": "null"},
     ],
 }
@@ -110,8 +130,9 @@ def _schemas() -> dict:
             "kind": {"type": "string", "enum": ["seed", "official", "third-party", "inferred"]},
             "title": _STRING,
             "url": _STRING,
-            "detail": _STRING,
+            "detail": {"type": "string", "maxLength": 0, "description": "Always empty: kept for compatibility."},
             "last_checked": {"type": "string", "description": "ISO date, or empty for derived items."},
+            "publisher": _STRING,
         }
     )
     prov = {"$ref": _REF + "Provenance"}
@@ -146,6 +167,7 @@ def _schemas() -> dict:
                 ),
                 "headline": _STRING,
                 "summary": _STRING,
+                "move": {"type": "string", "description": "The move in words, e.g. 'Australia to United Kingdom'."},
                 "route": {
                     "oneOf": [
                         _object(
@@ -209,30 +231,80 @@ def _schemas() -> dict:
                             "step": {"type": "integer", "minimum": 0},
                             "setting": {"type": "string", "enum": ["inpatient", "outpatient", "all"]},
                             "months": _MONTHS,
+                            "duration": _DURATION,
+                            "within": {
+                                "type": ["string", "null"],
+                                "description": "Taken during this other credential's period.",
+                            },
                             "duration_note": _STRING,
                             "prerequisites": _STRING,
                             "requires_employment": {"type": "boolean"},
+                            "keeping_current": _STRING,
                             "provenance": prov,
                         }
                     ),
                 },
                 "steps": {
                     "type": "array",
+                    "description": "What the learner does, in order. A credential step lists what it covers; "
+                    "'learn' is self-study of what no course in the plan covers.",
                     "items": _object(
                         {
+                            "number": {"type": "integer", "minimum": 1},
                             "kind": {
                                 "type": "string",
                                 "enum": ["learn", "employment", "credential", "progression", "keep-current"],
                             },
                             "title": _STRING,
                             "detail": _STRING,
+                            "options": {
+                                "type": "array",
+                                "description": "Alternatives: take one of them.",
+                                "items": _object(
+                                    {"code": _STRING, "name": _STRING, "awarded_by": _STRING, "note": _STRING}
+                                ),
+                            },
                             "months": _MONTHS,
+                            "duration": _DURATION,
+                            "within": {
+                                "type": ["string", "null"],
+                                "description": "A credential of this plan whose period this step is taken within: "
+                                "its time is not added to the total.",
+                            },
+                            "time_text": {"type": "string", "description": "The step's time in words, or empty."},
+                            "credentials": {"type": "array", "items": _STRING},
+                            "covers": {
+                                "type": "array",
+                                "items": _object({"code": _STRING, "name": _STRING, "gap": _GAP, "gap_label": _STRING}),
+                            },
                             "provenance": prov,
                         }
                     ),
                 },
                 "total_months": _MONTHS,
-                "total_is_partial": {"type": "boolean", "description": "Some steps have no published duration."},
+                "total_duration": _DURATION,
+                "total_is_partial": {
+                    "type": "boolean",
+                    "description": "Some steps have no published figure and are not counted.",
+                },
+                "time_text": {"type": "string", "description": "The expected time in words."},
+                "time_note": {"type": "string", "description": "Which steps the time leaves out, or empty."},
+                "first_step": _STRING,
+                "sources": {
+                    "type": "array",
+                    "description": "Every source the plan cites, numbered.",
+                    "items": _object(
+                        {
+                            "number": {"type": "integer", "minimum": 1},
+                            "kind": _STRING,
+                            "kind_label": _STRING,
+                            "publisher": _STRING,
+                            "title": _STRING,
+                            "url": _STRING,
+                            "last_checked": _STRING,
+                        }
+                    ),
+                },
                 "warnings": {"type": "array", "items": note},
                 "notes": {"type": "array", "items": _STRING},
                 "note_details": {"type": "array", "items": note},

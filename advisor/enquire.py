@@ -24,7 +24,7 @@ from advisor.forms import PlanQueryForm
 from advisor.models import Enquiry
 from advisor.pages import bad_plan_link, render_page, see_other
 from advisor.questionnaire import error_summary
-from pathways import rules
+from pathways import presenter, rules
 from pathways.reference import load_reference
 
 log = logging.getLogger("advisor.enquiry")
@@ -42,7 +42,7 @@ def _plan_context(request) -> tuple[dict, list]:
         return {}, query.labelled_errors()
     reference = load_reference()
     try:
-        plan = rules.build_plan(query.profile, reference).as_dict()
+        plan = presenter.plan_json(rules.build_plan(query.profile, reference), reference)
     except rules.PlanError as exc:
         return {}, [{"field": "Plan", "messages": [str(exc)]}]
     params = query.canonical_query()
@@ -54,7 +54,6 @@ def _plan_context(request) -> tuple[dict, list]:
         "plan_url": reverse("advisor:plan") + "?" + params,
         "reference_version": str(reference.version),
         "recommended": recommended,
-        "total_months_text": rules.months_text(plan["total_months"]) if plan["total_months"] else "",
     }, []
 
 
@@ -167,6 +166,7 @@ def enquiry_sent(request, reference):
     query = (enquiry.plan_params or {}).get("query", "")
     context = {
         "reference": enquiry.reference,
+        "plan_summary": presenter.summary_lines(enquiry.plan_snapshot)[:2],
         "plan_url": reverse("advisor:plan") + "?" + query if query else "",
         "response_days": settings.ENQUIRY_RESPONSE_BUSINESS_DAYS,
         "page_title": "Enquiry sent",

@@ -5,7 +5,6 @@ crash or a mail server that is down can delay the advisers' email but never lose
 """
 
 import secrets
-import uuid
 from datetime import timedelta
 from functools import partial
 
@@ -252,10 +251,6 @@ class RateLimitBucket(models.Model):
 
     def __str__(self):
         return f"{self.key} @ {self.window}: {self.hits}"
-
-
-def new_submission_id():
-    return uuid.uuid4()
 
 
 class FunnelStep(models.TextChoices):

@@ -1,7 +1,8 @@
 """Adviser notifications, sent from the outbox at least once.
 
-The email carries the enquiry reference and a link to it in admin, never the learner's details: a
-mail server, a forwarded email or an error message can then leak nothing personal.
+The email carries the enquiry reference, the plan it is about (in the plan page's words, from
+pathways.presenter) and a link to it in admin, never the learner's contact details: a mail server, a
+forwarded email or an error message can then leak nothing personal.
 
 A row is claimed with a conditional UPDATE (rowcount 1 = ours), which works the same on SQLite and
 PostgreSQL and holds no lock while the SMTP conversation runs. On PostgreSQL the batch is also picked
@@ -20,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from advisor.models import NotificationOutbox
+from pathways import presenter
 
 log = logging.getLogger("advisor.notifications")
 
@@ -68,8 +70,13 @@ def build_message(outbox: NotificationOutbox) -> EmailMessage:
         return replies.build_reply_message(outbox)
     enquiry = outbox.enquiry
     link = settings.SITE_URL + reverse("admin:advisor_enquiry_change", args=[enquiry.pk])
+    plan = presenter.summary_lines(enquiry.plan_snapshot)
+    about = (
+        ("The plan they asked about:\n" + "\n".join(plan) + "\n\n") if plan else "A general enquiry, with no plan.\n\n"
+    )
     body = (
         f"A learner has sent enquiry {enquiry.reference}.\n\n"
+        f"{about}"
         f"Open it in the advisers' inbox (you will be asked to sign in):\n{link}\n\n"
         "This email deliberately contains no personal details.\n"
     )

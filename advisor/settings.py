@@ -159,6 +159,10 @@ else:
 # Cached public pages check the reference-data version row on every request (0), or at most once per this
 # many seconds per process: a change then shows within that time, for one query a request less.
 PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", "0"))
+# Plans and destination rankings each worker keeps for the reference data it holds (least recently used out
+# first). A plan is a few KB: the defaults bound both memos at a few MB per worker.
+PLAN_MEMO_SIZE = envint("PLAN_MEMO_SIZE", "2000")
+RANKING_MEMO_SIZE = envint("RANKING_MEMO_SIZE", "500")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

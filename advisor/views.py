@@ -22,9 +22,11 @@ from advisor import cache as page_cache
 from advisor import questionnaire
 from advisor.forms import CompareQueryForm, PlanQueryForm
 from advisor.pages import bad_plan_link, render_page, see_other
-from pathways.models import ClassificationKind, SourceKind
+from pathways import presenter
+from pathways.models import ClassificationKind
+from pathways.ranking import rank_destinations
 from pathways.reference import load_reference
-from pathways.rules import PlanError, build_plan, months_text, rank_destinations
+from pathways.rules import PlanError, build_plan
 
 PUBLIC_MAX_AGE = 600  # seconds browsers and proxies may keep a public page
 
@@ -161,17 +163,7 @@ def check(request):
 # --- Plan and compare -------------------------------------------------------------------------------------------
 
 
-SOURCE_KIND_LABELS = dict(SourceKind.choices)
 KIND_LABELS = dict(ClassificationKind.choices)
-
-
-def _move_name(plan):
-    destination = plan["destination"]["name"]
-    if plan["origin"] is None:
-        return f"Starting out in {destination}"
-    if plan["origin"]["code"] == plan["destination"]["code"]:
-        return f"Progressing in {destination}"
-    return f"{plan['origin']['name']} to {destination}"
 
 
 @require_GET
@@ -182,40 +174,49 @@ def plan(request):
         return bad_plan_link(request, form.labelled_errors())
     reference = load_reference()
     try:
-        result = build_plan(form.profile, reference).as_dict()
+        result = build_plan(form.profile, reference)
     except PlanError as error:
         return bad_plan_link(request, [{"field": "Plan", "messages": [str(error)]}])
-    _label_sources(result)
-    for step in result["steps"]:
-        step["months_text"] = months_text(step["months"])
-    for item in result["classifications"]:
-        item["kind_label"] = KIND_LABELS.get(item["kind"], item["kind"])
-        known = reference.classifications.get(item["known_from"] or "")
-        item["known_from_name"] = known.name if known else ""
-    total = months_text(result["total_months"]) if result["total_months"] else ""
+    words = presenter.present(result)
     context = {
         # The title names the move, like the h1: headlines alone ("OPCS-4 from scratch") don't say whose plan it is.
-        "page_title": "Your plan: " + _move_name(result),
-        "move_name": _move_name(result),
+        "page_title": "Your plan: " + words.move,
         "plan": result,
+        "words": words,
+        "timeline": presenter.timeline(words, result),
+        "gap_rows": [
+            {**row, "source": source}
+            for row, source in zip(_gap_rows(result, reference), words.gap_sources, strict=True)
+        ],
+        "credentials": list(zip(result.credentials, words.credential_sources, strict=True)),
+        "skills": list(zip(result.transferable_skills, words.skill_sources, strict=True)),
         "query": form.canonical_query(),
-        "total_months_text": total,
-        "difficulty_bars": _difficulty_bars(result["difficulty"]["rank"]),
+        "difficulty_bars": _difficulty_bars(result.difficulty),
     }
     return render(request, "advisor/plan.html", context)
 
 
-def _label_sources(value):
-    """Give every provenance in the plan a readable kind ("Official source"), however deep it sits."""
-    if isinstance(value, dict):
-        if "provenance" in value and isinstance(value["provenance"], dict):
-            kind = value["provenance"].get("kind", "")
-            value["provenance"]["kind_label"] = SOURCE_KIND_LABELS.get(kind, kind)
-        for item in value.values():
-            _label_sources(item)
-    elif isinstance(value, list):
-        for item in value:
-            _label_sources(item)
+def _gap_rows(plan, reference):
+    """The classification table: each classification, then the gaps that are not one classification."""
+    names = {code: info.name for code, info in reference.classifications.items()}
+    rows = [
+        {
+            "name": c.name,
+            "edition": c.edition,
+            "used_for": KIND_LABELS.get(c.kind, c.kind),
+            "gap": c.gap,
+            "known_from": names.get(c.known_from or "", "Nothing you know"),
+            "note": c.note,
+        }
+        for c in plan.classifications
+    ]
+    for gap in plan.other_gaps:
+        # A change of setting is explained under "Before you start": said once.
+        note = "" if any(w.code == gap.code for w in plan.warnings) else gap.note
+        rows.append({"name": gap.title, "used_for": "Local practice", "gap": gap.gap, "known_from": "–", "note": note})
+    for row in rows:
+        row["gap_label"] = reference.gap_labels.get(row["gap"], row["gap"])
+    return rows
 
 
 def _difficulty_bars(rank):
@@ -247,7 +248,9 @@ def compare(request):
         form = CompareQueryForm(request.GET, reference=reference)
         if form.is_valid():
             rank_from = form.cleaned_data["origin"]
-            ranking = rank_destinations(rank_from, reference)
+            ranking = [
+                {"item": r, "reasons": presenter.ranking_reasons(r)} for r in rank_destinations(rank_from, reference)
+            ]
             origin = rank_from or questionnaire.NEW_TO_CODING
             origin_name = reference.countries[rank_from].name if rank_from else "no coding training"
         else:

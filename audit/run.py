@@ -7,9 +7,12 @@ the questionnaire like a person to reach every step, then:
   attributes, which the checker does not know;
 - axe-core (WCAG 2.0/2.1/2.2 A and AA tags) in Chromium with JavaScript on and off, and any
   Content-Security-Policy violation the console reports;
-- Lighthouse 12.8.2 on start, a question, plan, compare and the enquiry form.
+- Lighthouse 12.8.2 on start, a question, plan, compare and the enquiry form;
+- the plan page budgets (audit/plan_budgets.py) over every plan a learner can reach: visible words,
+  sentences said twice, and the answer inside the first screen; the worst page for each.
 Prints tables, writes audit/RESULTS.md, exits 1 when a target is missed.
-Knobs: AUDIT_LIGHTHOUSE=0 skips Lighthouse; AUDIT_KEEP=1 keeps the page copies under var/audit.
+Knobs: AUDIT_LIGHTHOUSE=0 skips Lighthouse; AUDIT_KEEP=1 keeps the page copies under var/audit;
+AUDIT_ONLY=plans runs only the plan page budgets (well under a minute) and prints them.
 """
 
 import json
@@ -23,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from audit import plan_budgets  # noqa: E402
 from bench.common import (  # noqa: E402
     PLAN_QUERY,
     ROOT,
@@ -332,8 +336,21 @@ LIGHTHOUSE_CATEGORIES = ["performance", "accessibility", "best-practices", "seo"
 # Main --------------------------------------------------------------------------------------------
 
 
+def plan_budget_rows(base: str) -> list[list]:
+    """The plan budgets, read from the audited server's own database."""
+    import django
+
+    os.environ.update({"DJANGO_SETTINGS_MODULE": "advisor.settings", "VAR_DIR": str(WORK), "DEBUG": "1"})
+    django.setup()
+    return plan_budgets.run(base, CHROMIUM, CHROME_ARGS)
+
+
 def main() -> int:
-    install_tools()
+    only_plans = os.environ.get("AUDIT_ONLY") == "plans"
+    if only_plans:
+        apt_install("chromium", "chromium")
+    else:
+        install_tools()
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     port = free_port()
@@ -342,6 +359,11 @@ def main() -> int:
     server = start(["make", "--no-print-directory", "serve", f"PORT={port}"], SERVER_ENV, WORK / "serve.log")
     try:
         wait_http(base, "/healthz", server)
+        print("== plan page budgets in Chromium at 1280x900", flush=True)
+        budget_rows = plan_budget_rows(base)
+        if only_plans:
+            print(text_table(plan_budgets.HEADER, budget_rows))
+            return 1 if any(row[-1] != "PASS" for row in budget_rows) else 0
         print("== walking the pages", flush=True)
         visitor = walk(base)
         print(f"== Nu Html Checker on {len(visitor.pages)} pages", flush=True)
@@ -376,13 +398,16 @@ def main() -> int:
             ]
         )
     failures += sum(1 for r in lh_rows if r[-1] != "PASS")
+    failures += sum(1 for r in budget_rows if r[-1] != "PASS")
     lh_header = ["Lighthouse page", *LIGHTHOUSE_CATEGORIES, "result (target 100, at least 95)"]
     print()
     print(text_table(header, rows))
     if lh_rows:
         print()
         print(text_table(lh_header, lh_rows))
-    write_results(header, rows, lh_header, lh_rows, visitor.pages)
+    print()
+    print(text_table(plan_budgets.HEADER, budget_rows))
+    write_results(header, rows, lh_header, lh_rows, visitor.pages, budget_rows)
     print(f"\nwrote audit/RESULTS.md; {failures} row(s) miss a target")
     return 1 if failures else 0
 
@@ -394,7 +419,7 @@ def fmt_axe(page: dict, key: str) -> str:
     return str(count) + (f" ({', '.join(page[key + '_rules'])})" if count else "")
 
 
-def write_results(header, rows, lh_header, lh_rows, pages) -> None:
+def write_results(header, rows, lh_header, lh_rows, pages, budget_rows) -> None:
     details = []
     for p in pages:
         lines = p["nu_messages"][:15] + [f"Lighthouse: {a}" for a in p.get("lighthouse_misses", [])[:15]]
@@ -415,6 +440,15 @@ Targets: 0 Nu errors, 0 axe violations, 0 CSP errors; Lighthouse 100 in every ca
 {markdown_table(header, rows)}
 
 {markdown_table(lh_header, lh_rows) if lh_rows else "Lighthouse was skipped (AUDIT_LIGHTHOUSE=0)."}
+
+## Plan page budgets
+
+Every plan a learner can reach (each ordered pair of countries inpatient, and outpatient where its plan differs;
+every new-to-coding route; every same-country plan), read in Chromium at 1280x900: visible words in `<main>`
+(closed `<details>` and visually hidden text left out), sentences of four words or more said twice, and where
+the answer's difficulty, expected time and first step end (the first screen is 900 px). The worst page for each.
+
+{markdown_table(plan_budgets.HEADER, budget_rows)}
 
 ## Details
 

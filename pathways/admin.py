@@ -21,6 +21,7 @@ from pathways.models import (
     Country,
     CountryUsage,
     Credential,
+    DurationUnit,
     Organisation,
     ReferenceVersion,
     Route,
@@ -29,7 +30,7 @@ from pathways.models import (
     Source,
     TransferableSkill,
 )
-from pathways.preview_admin import PlanPreviewMixin
+from pathways.preview_admin import PREVIEW, PlanPreviewMixin
 
 PROVENANCE_FIELDS = ["source_kind", "source", "source_detail", "last_checked"]
 SOURCE_FIELDSET = (
@@ -55,6 +56,11 @@ class ReasonForm(forms.ModelForm):
         max_length=100,
         help_text="A few words for the history, e.g. 'IHACPA page moved' or 'Checked against the 13th edition'.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if PREVIEW in self.data:
+            self.fields["change_reason"].required = False  # a reason is for saving, not for a preview
 
 
 class ReferenceAdmin(PlanPreviewMixin, SimpleHistoryAdmin):
@@ -216,21 +222,27 @@ class CredentialAdmin(ReferenceAdmin):
     list_select_related = ["country", "awarded_by"]
     list_filter = ["country", "kind", "setting", "requires_employment", "source_kind"]
     search_fields = ["code", "name", "awarded_by__name", "summary"]
-    autocomplete_fields = ["country", "awarded_by", "classifications", "next_credential", "source"]
+    autocomplete_fields = ["country", "awarded_by", "classifications", "next_credential", "taken_within", "source"]
     fieldsets = _fieldsets(
         (None, ["code", "name", "country", "awarded_by", "kind", "setting", "classifications"]),
-        ("Duration (only where a source gives a figure)", ["months_min", "months_max", "duration_note"]),
+        (
+            "Duration (only where a source gives a figure, in its own unit)",
+            ["duration_min", "duration_max", "duration_unit", "taken_within", "duration_note"],
+        ),
         ("For learners", ["summary", "prerequisites", "requires_employment"]),
-        ("Progression", ["next_credential", "progression_note"]),
+        ("Progression and keeping current", ["next_credential", "progression_note", "keeping_current"]),
     )
 
-    @admin.display(description="Months")
+    @admin.display(description="Duration")
     def duration(self, credential):
-        if credential.months_min is None and credential.months_max is None:
-            return "varies"
-        if credential.months_min == credential.months_max or credential.months_max is None:
-            return f"{credential.months_min}"
-        return f"{credential.months_min or 0}–{credential.months_max}"
+        if credential.duration_min is None or not credential.duration_unit:
+            return "no published figure"
+        unit = DurationUnit(credential.duration_unit).label
+        if credential.duration_max is None:
+            return f"at least {credential.duration_min} {unit}"
+        if credential.duration_min == credential.duration_max:
+            return f"{credential.duration_min} {unit}"
+        return f"{credential.duration_min}–{credential.duration_max} {unit}"
 
 
 # Routes

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from pathways import rules
+from pathways import presenter, rules
 from pathways.reference import build_reference
 
 ASPECTS = ("Difficulty", "Expected time", "Steps", "Gap levels", "Warnings", "Other wording")
@@ -45,32 +45,35 @@ def profiles(reference: rules.Reference) -> list[rules.LearnerProfile]:
 
 
 def digest(profile: rules.LearnerProfile, reference: rules.Reference) -> dict[str, tuple[str, ...]]:
-    """What a learner reads of a plan, aspect by aspect; empty when the data gives no plan."""
+    """What a learner reads of a plan, aspect by aspect, in the presenter's words; empty when there is no plan."""
     try:
         plan = rules.build_plan(profile, reference)
     except rules.PlanError:
         return {}
-    time = rules.months_text(plan.total_months)
+    words = presenter.present(plan)
     return {
-        "Difficulty": (plan.difficulty_label,),
-        "Expected time": (f"at least {time}" if plan.total_is_partial and plan.total_months else time,),
-        "Steps": tuple(step.title for step in plan.steps),
+        "Difficulty": (words.difficulty,),
+        "Expected time": tuple(text for text in (words.time, words.time_note) if text),
+        "Steps": tuple(f"{step.title} ({step.time})" if step.time else step.title for step in words.steps),
         "Gap levels": tuple(
             f"{_name(item)}: {reference.gap_labels.get(item.gap, item.gap)}"
             for item in (*plan.classifications, *plan.other_gaps)
         ),
-        "Warnings": tuple(warning.text for warning in plan.warnings),
+        "Warnings": tuple(warning["text"] for warning in words.warnings),
         # Everything else a learner reads: headline, summary, step details, notes, credentials, skills.
         "Other wording": tuple(
             text
             for text in (
-                plan.headline,
-                plan.summary,
-                *(step.detail for step in plan.steps),
+                words.headline,
+                words.summary,
+                *(step.detail for step in words.steps),
+                *(f"{option['name']}: {option.get('note', '')}" for step in words.steps for option in step.options),
                 *(f"{item.name}: {item.note}" for item in plan.classifications),
                 *(f"{item.title}: {item.note}" for item in plan.other_gaps),
                 *(f"{item.name} ({item.awarded_by}): {item.note}" for item in plan.credentials),
-                *(note.text for note in plan.notes),
+                *(note["text"] for note in words.notes),
+                words.employer_expectation,
+                words.local_conventions,
                 *(skill.text for skill in plan.transferable_skills),
             )
             if text

@@ -60,6 +60,13 @@ class Difficulty(models.IntegerChoices):
     VERY_HIGH = 4, "Very high"
 
 
+class DurationUnit(models.TextChoices):
+    DAY = "day", "days"
+    WEEK = "week", "weeks"
+    MONTH = "month", "months"
+    YEAR = "year", "years"
+
+
 class NoteKind(models.TextChoices):
     WARNING = "warning", "Warning"
     NOTE = "note", "Note"
@@ -112,7 +119,10 @@ class Provenance(models.Model):
         help_text="The document the fact comes from (leave empty for pure inference).",
     )
     source_detail = models.CharField(
-        max_length=300, blank=True, help_text="Where in the source, or the reasoning, e.g. 'S29' or 'mirror of S29'."
+        "internal note",
+        max_length=300,
+        blank=True,
+        help_text="Our working note (fact ids such as S29, reasoning): shown in admin only, never to learners.",
     )
     last_checked = models.DateField(help_text="When someone last checked this fact against its source.")
 
@@ -239,9 +249,22 @@ class Credential(Provenance):
     kind = models.CharField(max_length=20, choices=CredentialKind.choices)
     setting = models.CharField(max_length=20, choices=Setting.choices, default=Setting.ALL)
     classifications = models.ManyToManyField(Classification, blank=True, related_name="credentials")
-    # Only where a source gives a figure: never a guess. Both empty means "time varies".
-    months_min = models.PositiveSmallIntegerField(null=True, blank=True)
-    months_max = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Only where a source gives a figure, in the source's own unit: never a guess. A minimum alone
+    # ("at least 21 days") stays a minimum; all empty means "no published figure".
+    duration_min = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_max = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Empty when the source gives only a minimum."
+    )
+    duration_unit = models.CharField(max_length=10, choices=DurationUnit.choices, blank=True)
+    taken_within = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="taken_inside",
+        help_text="Taken during another credential's period (the CCSC inside the NCCQ development plan): "
+        "its time is not added to a plan's total when both are in the plan.",
+    )
     duration_note = models.CharField(max_length=300, blank=True, help_text="The duration as the source states it.")
     summary = models.TextField(blank=True)
     prerequisites = models.TextField(blank=True)
@@ -257,6 +280,9 @@ class Credential(Provenance):
         help_text="The usual next step for someone who holds this one.",
     )
     progression_note = models.TextField(blank=True, help_text="How a holder progresses, e.g. apprentice to full.")
+    keeping_current = models.TextField(
+        blank=True, help_text="How a holder keeps it current (renewal, refresher), where a source says so."
+    )
 
     objects = CodeManager()
 
@@ -266,8 +292,10 @@ class Credential(Provenance):
             _choices_constraint("kind", CredentialKind, "credential"),
             _choices_constraint("setting", Setting, "credential"),
             models.CheckConstraint(
-                condition=Q(months_min__isnull=True) | Q(months_max__isnull=True) | Q(months_min__lte=F("months_max")),
-                name="credential_months_ordered",
+                condition=Q(duration_min__isnull=True)
+                | Q(duration_max__isnull=True)
+                | Q(duration_min__lte=F("duration_max")),
+                name="credential_duration_ordered",
             ),
         ]
 
@@ -275,8 +303,14 @@ class Credential(Provenance):
         return self.name
 
     def clean(self):
-        if self.months_min is not None and self.months_max is not None and self.months_min > self.months_max:
-            raise ValidationError({"months_max": "Minimum months cannot exceed maximum months."})
+        if self.duration_min is not None and self.duration_max is not None and self.duration_min > self.duration_max:
+            raise ValidationError({"duration_max": "The minimum duration cannot exceed the maximum."})
+        if (self.duration_min is not None or self.duration_max is not None) and not self.duration_unit:
+            raise ValidationError({"duration_unit": "Say which unit the source gives the duration in."})
+        if self.duration_max is not None and self.duration_min is None:
+            raise ValidationError({"duration_min": "Give the minimum too: a maximum alone is not a figure."})
+        if self.pk is not None and self.taken_within_id == self.pk:
+            raise ValidationError({"taken_within": "A credential cannot be taken within itself."})
         if self.pk is not None and self.next_credential_id == self.pk:
             raise ValidationError({"next_credential": "A credential cannot be its own next step."})
 

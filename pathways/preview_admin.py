@@ -24,12 +24,6 @@ class PlanPreviewMixin:
     change_form_template = "admin/pathways/change_form.html"
     delete_confirmation_template = "admin/pathways/delete_confirmation.html"
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        if _previewing(request) and "change_reason" in form.base_fields:
-            form.base_fields["change_reason"].required = False  # a reason is for saving
-        return form
-
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if _previewing(request):
             request.plans_before = load_reference()

@@ -9,6 +9,9 @@ Contract:
   (admin, load_reference_data) is seen by every other worker on its very next request, at the
   cost of one primary-key read.
 - `clear_cache()` forgets the cached Reference (tests that change rows without a version bump).
+- Learners see a fact's source (publisher, title, link, last checked), never our working note about
+  it (`source_detail`, admin only): it is not read here at all.
+- The Reference's plan and ranking memos are bounded by settings.PLAN_MEMO_SIZE and RANKING_MEMO_SIZE.
 """
 
 import threading
@@ -16,12 +19,13 @@ import threading
 from django.conf import settings
 from django.db import connection
 
-from pathways import models, rules
+from pathways import models
+from pathways import records as rules
 
 _lock = threading.Lock()
 _cached: tuple[tuple, rules.Reference] | None = None
 
-PROVENANCE_FIELDS = ("source_kind", "source_id", "source_detail", "last_checked")
+PROVENANCE_FIELDS = ("source_kind", "source_id", "last_checked")
 
 
 def current_stamp() -> tuple:
@@ -62,7 +66,7 @@ def clear_cache() -> None:
 
 def build_reference(version: int = 0) -> rules.Reference:
     """Read every table once and return the plain Reference (no caching here)."""
-    sources = {row["id"]: row for row in models.Source.objects.values("id", "title", "url", "kind")}
+    sources = {row["id"]: row for row in models.Source.objects.values("id", "title", "url", "publisher")}
 
     def provenance(row) -> rules.Provenance:
         source = sources.get(row["source_id"]) or {}
@@ -71,16 +75,14 @@ def build_reference(version: int = 0) -> rules.Reference:
             kind=row["source_kind"],
             title=source.get("title", ""),
             url=source.get("url", ""),
-            detail=row["source_detail"],
+            publisher=source.get("publisher", ""),
             last_checked=checked.isoformat() if checked else "",
         )
 
     organisations = {row["id"]: row["name"] for row in models.Organisation.objects.values("id", "name")}
 
     classification_rows = list(
-        models.Classification.objects.values(
-            "id", "code", "name", "kind", "edition", "publisher_id", "modifies_id", "description", *PROVENANCE_FIELDS
-        )
+        models.Classification.objects.values("id", "code", "name", "kind", "edition", *PROVENANCE_FIELDS)
     )
     classification_codes = {row["id"]: row["code"] for row in classification_rows}
     classifications = [
@@ -89,9 +91,6 @@ def build_reference(version: int = 0) -> rules.Reference:
             name=row["name"],
             kind=row["kind"],
             edition=row["edition"],
-            publisher=organisations.get(row["publisher_id"], ""),
-            modifies=classification_codes.get(row["modifies_id"]),
-            description=row["description"],
             provenance=provenance(row),
         )
         for row in classification_rows
@@ -118,7 +117,6 @@ def build_reference(version: int = 0) -> rules.Reference:
             "name",
             "profession",
             "grouper",
-            "funding_note",
             "governing_body_id",
             "coding_scope",
             "keeping_current",
@@ -135,7 +133,6 @@ def build_reference(version: int = 0) -> rules.Reference:
             governing_body=organisations.get(row["governing_body_id"], ""),
             coding_scope=row["coding_scope"],
             keeping_current=row["keeping_current"],
-            funding_note=row["funding_note"],
             usages=tuple(usages.get(row["id"], ())),
             provenance=provenance(row),
         )
@@ -155,14 +152,17 @@ def build_reference(version: int = 0) -> rules.Reference:
             "awarded_by_id",
             "kind",
             "setting",
-            "months_min",
-            "months_max",
+            "duration_min",
+            "duration_max",
+            "duration_unit",
+            "taken_within_id",
             "duration_note",
             "summary",
             "prerequisites",
             "requires_employment",
             "next_credential_id",
             "progression_note",
+            "keeping_current",
             *PROVENANCE_FIELDS,
         )
     )
@@ -176,14 +176,15 @@ def build_reference(version: int = 0) -> rules.Reference:
             kind=row["kind"],
             setting=row["setting"],
             classifications=tuple(sorted(taught.get(row["id"], ()))),
-            months_min=row["months_min"],
-            months_max=row["months_max"],
+            duration=_duration(row),
+            within=credential_codes.get(row["taken_within_id"]),
             duration_note=row["duration_note"],
             summary=row["summary"],
             prerequisites=row["prerequisites"],
             requires_employment=row["requires_employment"],
             next_credential=credential_codes.get(row["next_credential_id"]),
             progression_note=row["progression_note"],
+            keeping_current=row["keeping_current"],
             provenance=provenance(row),
         )
         for row in credential_rows
@@ -269,4 +270,12 @@ def build_reference(version: int = 0) -> rules.Reference:
         difficulty_labels=dict(models.Difficulty.choices),
         gap_labels=dict(models.GapLevel.choices),
         setting_labels=dict(models.Setting.choices),
+        plan_memo_size=settings.PLAN_MEMO_SIZE,
+        ranking_memo_size=settings.RANKING_MEMO_SIZE,
     )
+
+
+def _duration(row) -> rules.Duration | None:
+    if row["duration_min"] is None or not row["duration_unit"]:
+        return None
+    return rules.Duration(row["duration_min"], row["duration_max"], row["duration_unit"])

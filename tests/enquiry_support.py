@@ -109,6 +109,19 @@ def sqlite_file_env(tmp_path_factory):
     return env
 
 
+def plan_snapshot(origin="AU", destination="GB", credentials=("hlt50321",), setting="inpatient"):
+    """The plan JSON an enquiry stores: what the API gives for that profile."""
+    import json
+
+    from pathways.presenter import plan_json
+    from pathways.reference import load_reference
+    from pathways.rules import LearnerProfile, build_plan
+
+    reference = load_reference()
+    plan = build_plan(LearnerProfile(origin, frozenset(credentials), setting, 2, destination), reference)
+    return json.loads(json.dumps(plan_json(plan, reference)))
+
+
 def make_enquiry(**fields):
     """An enquiry as the form would save it (no request involved)."""
     from django.utils import timezone
@@ -122,14 +135,7 @@ def make_enquiry(**fields):
         "preferred_contact": "email",
         "notice_version": "test",
         "contact_consent_at": timezone.now(),
-        "plan_snapshot": {
-            "origin": {"code": "AU", "name": "Australia"},
-            "destination": {"code": "GB", "name": "United Kingdom"},
-            "difficulty": {"rank": 3, "label": "High"},
-            "total_months": [25, 37],
-            "credentials": [{"code": "nhs-ccsc", "name": "Clinical Coding Standards Course", "held": False}],
-            "steps": [{"title": "Learn OPCS-4"}],
-        },
+        "plan_snapshot": plan_snapshot(),
         "origin_code": "AU",
         "destination_code": "GB",
     }

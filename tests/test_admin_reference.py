@@ -169,14 +169,14 @@ def test_a_route_from_a_country_to_itself_is_refused_in_plain_words(sample, edit
     assert "A route cannot go from a country to itself." in response.content.decode()
 
 
-def test_minimum_months_above_maximum_is_refused_in_plain_words(sample, editor):
+def test_minimum_duration_above_maximum_is_refused_in_plain_words(sample, editor):
     credential = Credential.objects.get(code="hlt50321")
     url = _url(Credential, "change", credential.pk)
     data = _form_data(editor.get(url))
-    data["months_min"], data["months_max"] = "24", "12"
+    data["duration_min"], data["duration_max"], data["duration_unit"] = "24", "12", "month"
     response = editor.post(url, data)
     assert response.status_code == 200
-    assert "Minimum months cannot exceed maximum months." in response.content.decode()
+    assert "The minimum duration cannot exceed the maximum." in response.content.decode()
 
 
 def test_deleting_a_row_bumps_the_version(sample, editor):

@@ -48,9 +48,10 @@ def test_form_page_summarises_the_plan_and_asks_nothing_the_questions_answered(c
     response = client.get(ENQUIRE_URL)
     page = body(response)
     assert response.status_code == 200
-    assert "From Australia to United Kingdom" in page
-    # The same time the plan page gives, a floor since some UK steps have no published duration.
-    assert "at least 25–37 months" in page
+    assert "Australia to United Kingdom: high difficulty" in page
+    # The same time the plan page gives: the NCCQ period, with the standards course inside it.
+    assert "Expected time: 2 to 3 years." in page
+    assert "First step: Get a coding job first." in page
     for asked_already in ('name="origin"', 'name="destination"', 'name="setting"', 'name="years"'):
         assert asked_already not in page
     # The plan parameters ride along in the form's address.

@@ -123,8 +123,10 @@ def test_search_by_reference_name_email_and_phone_in_any_format(client, adviser,
 def test_the_detail_page_shows_the_plan_as_a_readable_summary(client, adviser):
     enquiry = make_enquiry()
     page = client.get(change_url(enquiry)).content.decode()
-    assert "Australia</strong> → <strong>United Kingdom" in page
-    assert "Clinical Coding Standards Course" in page
+    assert "<strong>Australia to United Kingdom</strong>" in page
+    # The presenter's words, as the learner read them: the time and every step in order.
+    assert "Difficulty: High. Expected time: 2 to 3 years." in page
+    assert "<li>Get a coding job first</li><li>Complete the Clinical Coding Standards Course (CCSC)" in page
     assert '"credentials"' not in page  # not raw JSON
     assert 'href="mailto:ada@example.org"' in page and 'href="tel:+61412000111"' in page
 

@@ -114,8 +114,9 @@ def sample_fixtures() -> dict[str, list]:
                 awarded_by=["ihacpa"],
                 kind="qualification",
                 classifications=[["icd-10-am"], ["achi"]],
-                months_min=12,
-                months_max=18,
+                duration_min=12,
+                duration_max=18,
+                duration_unit="month",
             ),
             _row(
                 "credential",
@@ -258,14 +259,23 @@ def test_an_empty_fixtures_directory_loads_and_passes_the_check(db, tmp_path):
 
 
 def test_a_negative_duration_is_reported_with_file_entry_key_and_field(sample_dir):
-    _corrupt(sample_dir, "credentials.json", 1, months_min=-1)
+    _corrupt(sample_dir, "credentials.json", 1, duration_min=-1, duration_unit="week")
     message = _load_error(sample_dir)
-    assert "fixtures/credentials.json, entry 2 (aapc-cpc): months_min: Ensure this value is greater than" in message
+    assert "fixtures/credentials.json, entry 2 (aapc-cpc): duration_min: Ensure this value is greater than" in message
 
 
-def test_minimum_months_above_maximum_is_reported_in_plain_words(sample_dir):
-    _corrupt(sample_dir, "credentials.json", 0, months_min=20)
-    assert "entry 1 (hlt50321): months_max: Minimum months cannot exceed maximum months." in _load_error(sample_dir)
+def test_minimum_duration_above_maximum_is_reported_in_plain_words(sample_dir):
+    _corrupt(sample_dir, "credentials.json", 0, duration_min=20)
+    assert "entry 1 (hlt50321): duration_max: The minimum duration cannot exceed the maximum." in _load_error(
+        sample_dir
+    )
+
+
+def test_a_duration_without_its_unit_is_refused(sample_dir):
+    _corrupt(sample_dir, "credentials.json", 1, duration_min=21)
+    assert "entry 2 (aapc-cpc): duration_unit: Say which unit the source gives the duration in." in _load_error(
+        sample_dir
+    )
 
 
 def test_an_unknown_credential_in_a_route_is_reported(sample_dir):
@@ -343,7 +353,7 @@ def test_a_file_that_is_not_reference_data_is_refused(sample_dir):
 def test_a_failed_load_changes_nothing(sample):
     version = ReferenceVersion.current()
     _corrupt(sample, "countries.json", 0, name="Changed")
-    _corrupt(sample, "credentials.json", 0, months_min=99)
+    _corrupt(sample, "credentials.json", 0, duration_min=99)
     _load_error(sample)
     assert Country.objects.get(code="AU").name == "Australia"
     assert ReferenceVersion.current() == version
@@ -383,7 +393,7 @@ def test_export_writes_the_fixture_format(sample, tmp_path):
     assert list(objects[0]["fields"])[:4] == ["source_kind", "source", "source_detail", "last_checked"]
     credential = json.loads((tmp_path / "credentials.json").read_text())[0]["fields"]
     assert credential["classifications"] == [["cpt"], ["icd-10-cm"]]
-    assert credential["months_min"] is None
+    assert credential["duration_min"] is None and credential["duration_unit"] == ""
     assert credential["duration_note"] == ""
 
 

@@ -26,10 +26,11 @@ def run(*args):
 
 def test_the_readme_example_prints_a_readable_plan():
     text = run("--origin", "AU", "--credential", "hlt50321", "--setting", "inpatient", "--destination", "GB")
-    assert text.startswith("Australia → United Kingdom (inpatient)")
-    assert "OPCS-4 [procedure]: new" in text
-    assert "Get a coding job first" in text
-    assert "Steps:" in text and "Total:" in text and "Warnings:" in text
+    assert text.startswith("Australia to United Kingdom\n")
+    assert "Difficulty: High. Expected time: 2 to 3 years." in text
+    assert "1. Get a coding job first" in text
+    assert "OPCS-4 (new: learn from scratch)" in text
+    assert "Steps:" in text and "Before you start:" in text
 
 
 def test_json_prints_exactly_the_api_body(client):
@@ -55,8 +56,9 @@ def test_json_prints_exactly_the_api_body(client):
 
 
 def test_new_to_coding_and_staying_put_print_too():
-    assert "New to coding → Australia" in run("--origin", "none", "--destination", "AU")
-    assert "Difficulty: 0 – No move needed" in run("--origin", "US", "--destination", "US", "--credential", "aapc-cpc")
+    assert run("--origin", "none", "--destination", "AU").startswith("Starting out in Australia\n")
+    staying = run("--origin", "US", "--destination", "US", "--credential", "aapc-cpc")
+    assert "Difficulty: No move needed." in staying
 
 
 @pytest.mark.parametrize(

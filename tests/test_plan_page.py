@@ -1,5 +1,7 @@
 """The plan page: a permalink built from the plan parameters, cached for everyone, 400 for a bad link."""
 
+import re
+
 import pytest
 
 from pathways.reference import load_reference
@@ -9,31 +11,68 @@ pytestmark = pytest.mark.django_db
 AU_TO_GB = "/plan/?origin=AU&credential=hlt50321&setting=inpatient&years=2&destination=GB"
 
 
-def test_plan_shows_headline_difficulty_steps_gaps_credentials_and_sources(client):
+def test_plan_answers_first_where_you_stand_how_hard_how_long_and_what_to_do_first(client):
     response = client.get(AU_TO_GB)
     html = response.content.decode()
     assert response.status_code == 200
     assert "<h1>Australia to United Kingdom</h1>" in html
     assert "<title>Your plan: Australia to United Kingdom" in html
-    assert 'class="headline"' in html
-    assert '<svg width="120" height="40"' in html
-    assert "Difficulty: High</strong> (3 out of 4)" in html
-    # Some UK steps have no published duration, so the headline time is a floor, not a promise.
-    assert "Expected time: at least 25–37 months" in html
-    assert '<ol class="timeline">' in html
-    assert "Time varies" in html
-    assert '<caption id="gaps-caption">What you need to learn</caption>' in html
-    assert "OPCS-4" in html
-    assert "New: learn from scratch" in html
-    assert "Credentials employers expect" in html
-    assert "awarded by" in html
-    assert "What you already bring" in html
-    assert '<details class="provenance">' in html
+    answer = html[html.index('class="answer"') : html.index("Before you start")]
+    assert "Your ICD-10 diagnosis coding carries over." in answer
+    assert "High (3 out of 4)" in answer
+    # The NCCQ's 2-3 year development plan, with the standards course inside it: not 25-37 months.
+    assert '<dd data-answer="time">2 to 3 years' in answer
+    assert "Steps 1 and 4 have no published figure and are not counted." in answer
+    assert '<a href="#step-1">Get a coding job first</a>' in answer
+    assert "at least 25" not in html and "37 months" not in html
+
+
+def test_steps_are_the_learners_actions_with_what_each_course_covers_inside_it(client):
+    html = client.get(AU_TO_GB).content.decode()
+    titles = re.findall(r"<h3>(.*?)</h3>", html)
+    assert titles == [
+        "Get a coding job first",
+        "Complete the Clinical Coding Standards Course (CCSC)",
+        "Pass the National Clinical Coding Qualification (UK) – Accredited Clinical Coder (ACC)",
+        "Study on your own what no course here covers",
+        "Keep current",
+    ]
+    course = html[html.index('id="step-2"') : html.index('id="step-3"')]
+    assert "OPCS-4 – <span" in course and "new: learn from scratch" in course
+    # The course's minimum stays a minimum, in days, and is said to sit inside the NCCQ period.
+    assert "At least 21 days, taken during step 3" in course
+    assert "1 month" not in html
+    # Said once: no step ends with "time varies".
+    assert "Time varies" not in html and "time varies" not in html
+
+
+def test_the_timeline_is_drawn_to_scale_with_untimed_steps_marked_and_a_text_equivalent(client):
+    html = client.get(AU_TO_GB).content.decode()
+    svg = html[html.index('<figure class="plan-timeline">') : html.index("</figure>")]
+    assert 'role="img" aria-labelledby="timeline-title timeline-desc"' in svg
+    assert "Step 1: no figure. Step 2: at least 21 days. Step 3: 2 to 3 years. Step 4: no figure." in svg
+    solid = [float(w) for w in re.findall(r'class="tl-solid" x="[\d.]+" y="\d+" width="([\d.]+)"', svg)]
+    pale = [float(w) for w in re.findall(r'class="tl-pale" x="[\d.]+" y="\d+" width="([\d.]+)"', svg)]
+    # The NCCQ bar: 2 years solid, the third year pale, so 24:12 months.
+    assert abs(solid[1] / pale[0] - 2) < 0.01
+    assert svg.count('class="tl-untimed"') == 2
+
+
+def test_reference_detail_is_folded_away_and_sources_are_citations(client):
+    html = client.get(AU_TO_GB).content.decode()
+    for summary in ("Each classification and gap", "What you already bring", "Sources"):
+        assert f"<summary>{summary}</summary>" in html
+    assert html.count("<details") == html.count("</details>") and "<details open" not in html
+    sources = html[html.index('<ol class="sources">') :]
+    assert "NHS Digital, <a href=" in sources and "Last checked 2026-11-27." in sources
+    # The source article, by its title and author.
+    assert "Source article: “Clinical Coding vs Medical Coding: What&#x27;s the Difference?” by TalentMed." in sources
+    assert '<a class="cite" href="#source-1">' in html
 
 
 def test_plan_marks_a_held_credential(client):
     html = client.get("/plan/?origin=AU&credential=hlt50321&setting=inpatient&destination=AU").content.decode()
-    assert "You hold this" in html
+    assert "(you hold this)" in html
     assert "<h1>Progressing in Australia</h1>" in html
 
 

@@ -205,3 +205,13 @@ def test_previewing_the_busiest_row_is_quick_enough_to_use(editor):
     # Not a timed test: a sanity bound on the work, 2 plan builds per profile.
     before = build_reference()
     assert len(impact.profiles(before)) < 2000
+
+
+def test_a_preview_asks_for_no_reason_but_saving_afterwards_still_does(editor):
+    gap = ClassificationGap.objects.get_by_natural_key("achi", "opcs-4")
+    data = _form_data(editor.get(url(ClassificationGap, "change", gap.pk)), reason="")
+    data["level"] = "major"
+    assert "plan_changes" in editor.post(url(ClassificationGap, "change", gap.pk), {**data, "_preview": "1"}).context
+    saved = editor.post(url(ClassificationGap, "change", gap.pk), data)
+    assert saved.status_code == 200 and "change_reason" in saved.context["adminform"].form.errors
+    assert ClassificationGap.objects.get(pk=gap.pk).level == "new"

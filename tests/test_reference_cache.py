@@ -7,8 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from pathways import models
+from pathways.ranking import rank_destinations
 from pathways.reference import build_reference, clear_cache, load_reference
-from pathways.rules import LearnerProfile, build_plan, rank_destinations
+from pathways.rules import LearnerProfile, build_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -113,8 +114,9 @@ def add_fictional_country():
         country=zz,
         awarded_by=org,
         kind="qualification",
-        months_min=6,
-        months_max=9,
+        duration_min=6,
+        duration_max=9,
+        duration_unit="month",
         requires_employment=True,
         **_prov(),
     )
@@ -153,8 +155,10 @@ def test_a_sixth_fictional_country_added_as_rows_gets_a_correct_plan():
     assert gaps == {"zz-dx": ("minor", "icd-10-am"), "zz-px": ("major", "achi")}
     assert (plan.difficulty, plan.headline) == (2, "Over the hills")
     assert [c.code for c in plan.credentials] == ["zz-diploma"]
-    assert [s.kind for s in plan.steps] == ["employment", "learn", "learn", "credential"]
-    assert plan.total_months == (6, 9) and plan.total_is_partial
+    # The job the diploma needs, the diploma, then one self-study step for the gaps no course covers.
+    assert [s.kind for s in plan.steps] == ["employment", "credential", "learn"]
+    assert [c.code for c in plan.steps[2].covers] == ["zz-px", "zz-dx"]
+    assert plan.total_months == (6, 9) and plan.untimed_steps == 2
     warnings = {w.code: w.text for w in plan.warnings}
     assert warnings["zz-visa"] == "Zedland needs a work visa."
     assert "employed" in warnings["requires-employment-zz-diploma"]
@@ -170,3 +174,9 @@ def test_a_sixth_fictional_country_added_as_rows_gets_a_correct_plan():
     assert "ZZ" in [r.code for r in rank_destinations("AU", reference)]
     staying = build_plan(LearnerProfile("ZZ", frozenset(), "both", None, "ZZ"), reference)
     assert staying.difficulty == 0 and staying.steps[-1].kind == "keep-current"
+
+
+def test_memo_sizes_come_from_settings(settings):
+    settings.PLAN_MEMO_SIZE, settings.RANKING_MEMO_SIZE = 7, 3
+    reference = build_reference()
+    assert (reference.plans.size, reference.rankings.size) == (7, 3)

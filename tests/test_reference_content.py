@@ -9,14 +9,17 @@ import itertools
 import pytest
 
 from pathways.models import (
+    Classification,
     ClassificationGap,
     Country,
     CountryUsage,
     Credential,
     GapLevel,
+    Organisation,
     Provenance,
     Route,
     RouteCredential,
+    RouteNote,
     SourceKind,
 )
 
@@ -42,12 +45,13 @@ CREDENTIAL_CODES = {
 }  # fmt: skip
 
 # domain.md section 7.4: the only durations any source gives, in months.
-KNOWN_MONTHS = {
-    "hlt50321": (12, 12),  # about 12 months as TalentMed delivers it (S33)
-    "nccq-acc": (24, 36),  # a 2-3 year development plan (EXT30)
-    "nhs-ccsc": (1, 1),  # at least 21 days (EXT29)
-    "vetassess-599915": (3, 3),  # 10-12 weeks, a third-party figure (EXT14b)
-    "uni-him": (3, 3),  # one 12-week subject (EXT38)
+# (min, max, unit) exactly as each source gives it: a minimum alone keeps max None.
+KNOWN_DURATIONS = {
+    "hlt50321": (12, 12, "month"),  # about 12 months as TalentMed delivers it (S33)
+    "nccq-acc": (2, 3, "year"),  # a 2-3 year development plan (EXT30)
+    "nhs-ccsc": (21, None, "day"),  # at least 21 days (EXT29), not "1 month"
+    "vetassess-599915": (10, 12, "week"),  # 10-12 weeks, a third-party figure (EXT14b), not "3-3 months"
+    "uni-him": (12, 12, "week"),  # one 12-week subject (EXT38), not "3-3 months"
 }
 
 # domain.md section 7.2: rows = from, columns = to.
@@ -206,11 +210,17 @@ def test_the_uk_order_is_the_standards_course_once_employed_then_the_nccq():
 @pytest.mark.django_db
 def test_durations_appear_only_where_a_source_gives_a_figure():
     for credential in Credential.objects.all():
-        months = (credential.months_min, credential.months_max)
-        assert months == KNOWN_MONTHS.get(credential.code, (None, None)), credential.code
+        duration = (credential.duration_min, credential.duration_max, credential.duration_unit or None)
+        assert duration == KNOWN_DURATIONS.get(credential.code, (None, None, None)), credential.code
     for unknown in ("cchim-accredited-him", "22274vic", "aapc-cic"):
         credential = Credential.objects.get(code=unknown)
-        assert credential.months_min is None and credential.months_max is None
+        assert credential.duration_min is None and credential.duration_max is None
+
+
+@pytest.mark.django_db
+def test_the_standards_course_is_taken_within_the_nccq_development_plan():
+    assert Credential.objects.get(code="nhs-ccsc").taken_within.code == "nccq-acc"
+    assert not Credential.objects.exclude(code="nhs-ccsc").filter(taken_within__isnull=False).exists()
 
 
 @pytest.mark.django_db
@@ -260,3 +270,107 @@ def test_seed_facts_are_marked_as_coming_from_the_seed():
         assert (row.source_kind, row.source.code) == (SourceKind.SEED, "seed"), str(row)
     for country in Country.objects.all():
         assert country.source_kind == SourceKind.SEED  # profession and grouper come from S23
+
+
+# Wording a coder would call wrong (issue 9): each checked against domain.md and the source article.
+
+
+def _route(origin, destination):
+    return (
+        Route.objects.get(origin__code=origin, destination__code=destination)
+        if origin
+        else Route.objects.get(origin__isnull=True, destination__code=destination)
+    )
+
+
+def _note(origin, destination, code):
+    return RouteNote.objects.get(route=_route(origin, destination), code=code).text
+
+
+@pytest.mark.django_db
+def test_the_canadian_entry_route_is_a_full_programme_not_a_top_up():
+    entry = _route(None, "CA")
+    assert entry.headline.startswith("A full HIM programme")
+    assert "top-up" not in entry.employer_expectation
+    # Coders who already trained elsewhere do need the top-up the seed speaks of (S30).
+    assert "top-up" in _route("AU", "CA").employer_expectation
+
+
+@pytest.mark.django_db
+def test_the_uk_entry_route_does_not_talk_about_an_overseas_qualification():
+    assert "overseas" not in _route(None, "GB").employer_expectation
+
+
+@pytest.mark.django_db
+def test_canadian_coders_are_not_said_to_code_only_admitted_episodes():
+    # Canada codes in all settings (CIHI's DAD and NACRS): the UK, NZ and AU notes may say admitted care.
+    assert set(
+        CountryUsage.objects.filter(country__code="CA", classification__kind="diagnosis").values_list(
+            "setting", flat=True
+        )
+    ) == {"all"}
+    text = _note("CA", "US", "inpatient-track-fits")
+    assert "code admitted hospital episodes" not in text and "inpatient and ambulatory" in text
+
+
+@pytest.mark.parametrize("origin", ["GB", "US"])
+@pytest.mark.django_db
+def test_the_external_pathway_warning_assumes_no_australian_diploma(origin):
+    assert "diploma" not in _note(origin, "CA", "external-pathway-needs-degree").lower()
+
+
+@pytest.mark.django_db
+def test_rhia_and_rhit_are_called_credentials_not_degrees():
+    text = _note("US", "CA", "rhia-degree")
+    assert "RHIA or RHIT degree" not in text and "credentials, not degrees" in text
+
+
+@pytest.mark.django_db
+def test_every_route_into_the_us_names_hcpcs_which_the_plan_lists_as_new():
+    for origin in ("AU", "CA", "GB", "NZ"):
+        assert "HCPCS" in _route(origin, "US").summary, origin
+
+
+@pytest.mark.django_db
+def test_the_hrg_row_does_not_contradict_its_publisher():
+    hrg = Classification.objects.get(code="hrg")
+    assert hrg.publisher.code == "nhs-england-tcds" and "not by TCDS" not in hrg.description
+
+
+@pytest.mark.django_db
+def test_new_zealand_entry_route_says_the_diploma_teaches_a_later_edition():
+    summary = _route(None, "NZ").summary
+    assert "(12th Edition), usually through a HIMAA course or the HLT50321 Diploma" not in summary
+    assert "the Diploma teaches the 13th" in summary
+
+
+@pytest.mark.django_db
+def test_no_route_states_flatly_that_new_zealand_requires_no_qualification():
+    # domain.md section 8 item 7: NZ entry requirements are not verified.
+    for route in Route.objects.filter(destination__code="NZ"):
+        assert "No qualification is required" not in route.employer_expectation
+        assert "not confirmed" in route.employer_expectation
+    for note in RouteNote.objects.filter(code="himaa-courses"):
+        assert "asks for no particular qualification" not in note.text
+
+
+@pytest.mark.django_db
+def test_seed_wording_is_kept_where_the_data_quotes_it():
+    texts = [r.summary for r in Route.objects.all()] + [n.text for n in RouteNote.objects.all()]
+    assert not [t for t in texts if "very differently" in t or "very different procedure" in t]
+    assert not [t for t in texts if "in many details" in t]
+    assert "structured differently" in _route("AU", "CA").summary  # S30
+    assert "differs in detail" in _route("AU", "US").summary  # S31
+    assert not [t for t in texts if "skilled-occupation lists" in t]
+    assert "skilled-occupation profiles" in _note("AU", "GB", "home-value")  # S32
+
+
+@pytest.mark.django_db
+def test_australian_training_is_said_to_be_vocational_not_university_based():
+    for route in Route.objects.filter(destination__code="AU"):
+        assert "vocational, not university-based" in route.employer_expectation  # S13
+
+
+@pytest.mark.django_db
+def test_nothing_says_ihacpa_modules_are_free():
+    assert "free" not in Organisation.objects.get(code="ihacpa").role

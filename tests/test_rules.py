@@ -10,6 +10,8 @@ from dataclasses import replace
 import pytest
 
 from pathways import models
+from pathways.presenter import plan_json, present, ranking_reasons
+from pathways.ranking import rank_destinations
 from pathways.reference import load_reference
 from pathways.rules import (
     DIFFICULTY_LABELS,
@@ -18,6 +20,7 @@ from pathways.rules import (
     ClassificationInfo,
     CountryInfo,
     CredentialInfo,
+    Duration,
     GapInfo,
     LearnerProfile,
     NoRoute,
@@ -30,7 +33,6 @@ from pathways.rules import (
     UnknownCode,
     UsageInfo,
     build_plan,
-    rank_destinations,
 )
 
 COUNTRIES = ("AU", "CA", "GB", "NZ", "US")
@@ -131,28 +133,37 @@ def make_world(version: int = 7) -> Reference:
         ),
     ]
     credentials = [
-        credential("qa-dip", "QA", name="QA Diploma", months_min=12, months_max=12, classifications=("qa-dx",)),
-        credential("qb-in", "QB", name="QB Inpatient Cert", kind="certification", months_min=3, months_max=6),
+        credential("qa-dip", "QA", name="QA Diploma", duration=Duration(12, 12, "month"), classifications=("qa-dx",)),
+        credential("qb-in", "QB", name="QB Inpatient Cert", kind="certification", duration=Duration(3, 6, "month")),
         credential("qb-in2", "QB", name="QB Hospital Cert", kind="certification"),
         credential(
             "qb-out",
             "QB",
             name="QB Outpatient Cert",
             kind="certification",
-            months_min=2,
-            months_max=4,
+            duration=Duration(2, 4, "month"),
             next_credential="qb-in",
             progression_note="Add the inpatient certificate after a year.",
         ),
-        credential("zz-course", "ZZ", name="ZZ Standards Course", kind="course", requires_employment=True),
+        credential(
+            "zz-course",
+            "ZZ",
+            name="ZZ Standards Course",
+            kind="course",
+            requires_employment=True,
+            duration=Duration(21, None, "day"),
+            within="zz-exam",
+            classifications=("zz-px",),
+            keeping_current="A refresher every three years.",
+        ),
         credential(
             "zz-exam",
             "ZZ",
             name="ZZ Exam",
             kind="exam",
-            months_min=24,
-            months_max=36,
+            duration=Duration(2, 3, "year"),
             prerequisites="Two years of coding in Zedland.",
+            classifications=("zz-dx", "zz-px"),
         ),
     ]
     zz_creds = [
@@ -225,7 +236,9 @@ def test_a_made_up_country_gets_a_plan_from_its_rows_alone(world):
     assert plan.difficulty == 3 and plan.difficulty_label == "High"
     assert plan.headline == "Across the sea"
     assert [c.code for c in plan.credentials] == ["zz-course", "zz-exam"]
-    assert [s.kind for s in plan.steps] == ["employment", "learn", "learn", "credential", "credential"]
+    assert [s.kind for s in plan.steps] == ["employment", "credential", "credential", "learn", "keep-current"]
+    # What each course teaches is listed inside its step, once; the rest is one self-study step.
+    assert [[c.code for c in s.covers] for s in plan.steps] == [[], ["zz-px"], ["zz-dx"], ["qa-dx"], []]
 
 
 def test_same_classification_and_edition_is_no_gap(world):
@@ -272,9 +285,10 @@ def test_the_learners_setting_picks_the_destination_classifications_and_credenti
 def test_credentials_at_the_same_step_are_alternatives_in_one_step(world):
     plan = plan_for(world, "ZZ", "QB", "inpatient")
     step = next(s for s in plan.steps if s.kind == "credential")
-    assert step.title == "Gain one of: QB Inpatient Cert or QB Hospital Cert"
+    assert step.credentials == ("qb-in", "qb-in2")
+    assert [o["name"] for o in present(plan).steps[0].options] == ["QB Inpatient Cert", "QB Hospital Cert"]
     # One alternative has no published figure, so the step has none either.
-    assert step.months is None and "Time varies" in step.detail
+    assert step.duration is None
 
 
 def test_holding_one_alternative_skips_the_step_and_marks_it_held(world):
@@ -307,12 +321,28 @@ def test_a_credential_that_needs_a_job_comes_after_getting_one_with_a_warning(wo
     assert any(w.code == "requires-employment-zz-course" and "employed" in w.text for w in plan.warnings)
 
 
-def test_months_come_only_from_credential_figures(world):
+def test_time_comes_only_from_credential_figures_in_the_sources_own_terms(world):
     plan = plan_for(world, "QA", "ZZ", "inpatient")
-    assert [s.months for s in plan.steps] == [None, None, None, None, (24, 36)]
-    assert plan.total_months == (24, 36)
-    assert plan.total_is_partial
-    assert any(n.code == "total-is-partial" for n in plan.notes)
+    assert [s.duration for s in plan.steps] == [
+        None,
+        Duration(21, None, "day"),
+        Duration(2, 3, "year"),
+        None,
+        None,
+    ]
+    # A minimum stays a minimum: no maximum is made up, in the records or the JSON.
+    assert plan.steps[1].months == (0, None)
+
+
+def test_a_course_taken_within_another_credentials_period_adds_nothing_to_the_total(world):
+    plan = plan_for(world, "QA", "ZZ", "inpatient")
+    assert plan.steps[1].within == "zz-exam"
+    assert plan.total == Duration(2, 3, "year") and plan.total_months == (24, 36)
+    # The job and the self-study step have no figure: said once, as the reason, not added.
+    assert plan.untimed_steps == 2
+    words = present(plan)
+    assert words.time == "2 to 3 years"
+    assert words.time_note == "Steps 1 and 4 have no published figure and are not counted."
 
 
 def test_a_credential_from_elsewhere_does_not_replace_the_destinations(world):
@@ -354,7 +384,7 @@ def test_years_are_shown_against_the_prerequisites_the_data_states(world):
 def test_staying_put_shows_the_next_credential_and_keeping_current(world):
     plan = plan_for(world, "QB", "QB", "outpatient", credentials=["qb-out"])
     assert plan.route is None
-    assert [s.title for s in plan.steps] == ["Progress from QB Outpatient Cert to QB Inpatient Cert"]
+    assert [s.title for s in present(plan).steps] == ["Move up from QB Outpatient Cert to QB Inpatient Cert"]
     assert plan.steps[0].months == (3, 6)
     staying = plan_for(world, "QA", "QA", "inpatient")
     assert [s.kind for s in staying.steps] == ["credential", "keep-current"]
@@ -369,8 +399,8 @@ def test_ranking_orders_by_difficulty_then_new_then_major_gaps(world):
     ranking = rank_destinations("QA", world, "inpatient")
     assert [r.code for r in ranking] == ["ZZ", "QB"]
     assert ranking[0].new_gaps == 0 and ranking[0].major_gaps == 1
-    assert "0 new and 1 major gap" in ranking[0].reasons
-    assert ranking[0].credential_months == (24, 36) and ranking[0].credential_months_partial
+    assert "0 new and 1 major gap" in ranking_reasons(ranking[0])
+    assert ranking[0].credential_months == (24, 36) and ranking[0].credential_time_partial
 
 
 def test_unknown_codes_raise_a_value_error(world):
@@ -431,13 +461,13 @@ def test_every_route_gives_a_sound_plan(reference, origin, destination, setting,
         assert item.held == (item.code in credentials)
     if held and first_step:
         held_steps = {c.step for c in plan.credentials if c.held}
-        assert not [s for s in plan.steps if s.kind == "credential" and s.title.endswith(first_step[0])]
+        assert not [s for s in plan.steps if s.kind == "credential" and first_step[0] in s.credentials]
         assert held_steps
     credential_steps = [s for s in plan.steps if s.kind == "credential"]
     for step in credential_steps:
-        assert step.months is None or step.months[0] <= step.months[1]
+        assert step.duration is None or step.duration.max is None or step.duration.min <= step.duration.max
     assert plan.transferable_skills
-    data = plan.as_dict()
+    data = plan_json(plan, reference)
     assert data["difficulty"]["rank"] == route.difficulty
     assert all(item["provenance"]["kind"] for key in ("classifications", "credentials") for item in data[key])
     assert [r["code"] for r in data["ranking"]] and origin not in [r["code"] for r in data["ranking"]]
@@ -456,7 +486,8 @@ def test_new_to_coding_follows_the_destinations_entry_route(reference, destinati
 def test_new_to_coding_in_australia_means_the_diploma_and_a_warning_about_us_courses(reference):
     plan = plan_for(reference, None, "AU", "inpatient")
     assert [c.code for c in plan.credentials] == ["hlt50321"]
-    assert plan.steps[-1].months == (12, 12)
+    diploma = next(s for s in plan.steps if s.kind == "credential")
+    assert diploma.duration == Duration(12, 12, "month") and present(plan).time == "12 months"
     assert any("medical coding" in w.text.lower() and "australia" in w.text.lower() for w in plan.warnings)
 
 
@@ -482,7 +513,7 @@ def test_a_cpc_apprentice_is_told_how_to_become_a_full_cpc(reference):
     plan = plan_for(reference, "US", "US", "outpatient", credentials=["aapc-cpc"])
     cpc = reference.credential("aapc-cpc")
     assert cpc.progression_note
-    texts = [s.detail for s in plan.steps] + [n.text for n in plan.notes]
+    texts = [s.detail for s in present(plan).steps] + [n.text for n in plan.notes]
     assert any(cpc.progression_note in text for text in texts)
 
 
@@ -579,3 +610,25 @@ def test_a_held_credential_is_told_the_destination_wants_its_sequence_of_credent
     plan = plan_for(reference, "US", "GB", "inpatient", credentials=["ahima-ccs"])
     warning = next(w for w in plan.warnings if w.code == "held-credentials-do-not-replace")
     assert ", then National Clinical Coding Qualification" in warning.text
+
+
+def test_the_plan_and_ranking_memos_are_bounded_and_drop_the_least_recently_used():
+    world = make_world()
+    small = Reference(
+        countries=list(world.countries.values()),
+        classifications=list(world.classifications.values()),
+        credentials=list(world.credentials.values()),
+        routes=list(world.routes.values()),
+        gaps=list(world.gaps.values()),
+        plan_memo_size=2,
+        ranking_memo_size=1,
+    )
+    first = plan_for(small, "QA", "ZZ")
+    plan_for(small, "QA", "QB")
+    assert plan_for(small, "QA", "ZZ") is first  # used again: now the most recent
+    plan_for(small, "ZZ", "QA")  # evicts QA->QB, the least recently used
+    assert len(small.plans) == 2
+    assert plan_for(small, "QA", "ZZ") is first
+    rank_destinations("QA", small)
+    rank_destinations("QB", small)
+    assert len(small.rankings) == 1

@@ -38,7 +38,7 @@ def send_enquiry_from_the_plan(page, base):
     page.get_by_role("link", name="Talk to a course adviser").click()
     expect(page).to_have_url(re.compile(r"/enquire/\?origin=AU"))
     expect(page.get_by_role("heading", name="Talk to a course adviser", level=1)).to_be_visible()
-    expect(page.get_by_text("From Australia to United Kingdom")).to_be_visible()
+    expect(page.get_by_text("Australia to United Kingdom: high difficulty")).to_be_visible()
     assert_accessible(page)
 
     # Sending it empty: the errors, and nothing lost.
@@ -96,7 +96,7 @@ def test_an_enquiry_from_a_plan_reaches_an_adviser_who_works_it(page, live_serve
     expect(page.locator("#result_list")).to_have_count(0)
     page.locator("#changelist-filter").get_by_role("link", name=re.compile(r"^Me")).click()
     page.get_by_role("link", name=reference).click()
-    expect(page.locator("body")).to_contain_text("Australia → United Kingdom")
+    expect(page.locator("body")).to_contain_text("Difficulty: High. Expected time: 2 to 3 years.")
     page.locator("textarea[name='notes-0-text']").fill("Called Robin, sending the information pack.")
     page.locator("select[name=status]").select_option("contacted")
     page.get_by_role("button", name="Save", exact=True).click()

@@ -1,0 +1,482 @@
+"""What a plan says: the one place a RetrainingPlan becomes words and JSON.
+
+Contract:
+- `present(plan)` gives the plan page's words: the move, where the learner stands, how hard, how
+  long (and why some steps are not counted), the steps in order with what each covers, warnings,
+  notes and numbered sources (publisher, title, link, last checked).
+- `plan_json(plan, reference)` is the plan JSON of DESIGN.md, built from the same words, so the API,
+  the enquiry snapshot, the adviser's summary, the notification email and the `plan` command
+  (`summary_lines`, `plan_text`) all say what the page says.
+- Standard library only. A figure reads as its source gives it: a range ("2 to 3 years"), a minimum
+  ("at least 21 days") or "no published figure"; never "at least A to B".
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field, fields, is_dataclass
+
+from pathways.ranking import rank_destinations
+from pathways.records import GAP_LABELS, MONTHS_PER_UNIT, WORKED_OUT, Duration, Provenance, Reference
+from pathways.rules import PlanStep, RetrainingPlan, join
+
+UNITS = {"day": ("day", "days"), "week": ("week", "weeks"), "month": ("month", "months"), "year": ("year", "years")}
+# How the step for each kind of credential begins.
+VERBS = {
+    "qualification": "complete",
+    "course": "complete",
+    "certification": "pass the exam for",
+    "exam": "pass",
+    "assessment": "apply for",
+    "membership": "apply for",
+}
+SOURCE_KIND_LABELS = {
+    "seed": "Source article",
+    "official": "Official source",
+    "third-party": "Third-party source",
+    "inferred": "Worked out from",
+}
+
+
+def duration_text(duration: Duration | None) -> str:
+    """ "12 months", "10 to 12 weeks", "at least 21 days" or "no published figure"."""
+    if duration is None:
+        return "no published figure"
+    one, many = UNITS[duration.unit]
+    if duration.max is None:
+        return f"at least {duration.min} {one if duration.min == 1 else many}"
+    if duration.min == duration.max:
+        return f"{duration.min} {one if duration.min == 1 else many}"
+    return f"{duration.min} to {duration.max} {many}"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+@dataclass
+class Source:
+    number: int
+    kind: str
+    kind_label: str
+    publisher: str
+    title: str
+    url: str
+    last_checked: str
+
+
+@dataclass
+class StepText:
+    number: int
+    kind: str
+    title: str
+    time: str  # "" when the step has no published figure (or, keeping current, none is due)
+    detail: str
+    options: list[dict]  # alternatives: name, awarded_by, note
+    covers: list[dict]  # code, name, gap, gap_label
+    duration: Duration | None
+    timed: bool
+    source: int
+
+
+@dataclass
+class PlanText:
+    move: str
+    headline: str
+    summary: str
+    difficulty: str
+    time: str
+    time_note: str
+    first_step: str
+    steps: list[StepText]
+    warnings: list[dict]  # text, source
+    notes: list[dict]
+    employer_expectation: str
+    local_conventions: str
+    summary_source: int = 0
+    # Source numbers of the reference detail, in the plan's order: classifications then other gaps,
+    # credentials, transferable skills.
+    gap_sources: list[int] = field(default_factory=list)
+    credential_sources: list[int] = field(default_factory=list)
+    skill_sources: list[int] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+
+
+class _Sources:
+    """Numbers each distinct citation once, in the order the page first uses it."""
+
+    def __init__(self):
+        self.items: dict[tuple, Source] = {}
+
+    def cite(self, provenance: Provenance) -> int:
+        if not provenance.title:
+            provenance = WORKED_OUT if provenance.kind == "inferred" else provenance
+        key = (provenance.kind, provenance.publisher, provenance.title, provenance.url)
+        if key not in self.items:
+            self.items[key] = Source(
+                len(self.items) + 1,
+                provenance.kind,
+                SOURCE_KIND_LABELS.get(provenance.kind, provenance.kind),
+                provenance.publisher,
+                provenance.title,
+                provenance.url,
+                provenance.last_checked,
+            )
+        elif provenance.last_checked > self.items[key].last_checked:
+            self.items[key].last_checked = provenance.last_checked
+        return self.items[key].number
+
+
+def move_name(plan: RetrainingPlan) -> str:
+    if plan.origin is None:
+        return f"Starting out in {plan.destination.name}"
+    if plan.origin.code == plan.destination.code:
+        return f"Progressing in {plan.destination.name}"
+    return f"{plan.origin.name} to {plan.destination.name}"
+
+
+def _step_words(step: PlanStep, plan: RetrainingPlan, has_courses: bool) -> tuple[str, str, list[dict]]:
+    """Title, detail and the alternatives of one step."""
+    creds = [plan.credential(code) for code in step.credentials if any(c.code == code for c in plan.credentials)]
+    if step.kind == "employment":
+        return "Get a coding job first", "", []
+    if step.kind == "learn":
+        if has_courses:
+            return "Study on your own what no course here covers", "", []
+        # No credential to take: what employers look at is the whole answer, so it is said here, once.
+        return "Study on your own", plan.route.employer_expectation if plan.route else "", []
+    if step.kind == "progression":
+        return f"Move up from {step.held_from} to {creds[0].name}", step.text, []
+    if step.kind == "keep-current":
+        parts = ([step.text] if step.text else []) + [f"{c.name}: {c.keeping_current}" for c in creds]
+        return "Keep current", " ".join(parts), []
+    if len(creds) == 1:
+        credential = creds[0]
+        title = _cap(f"{VERBS.get(credential.kind, 'complete')} the {credential.name}")
+        return title, " ".join(filter(None, [f"Awarded by {credential.awarded_by}.", credential.note])), []
+    kinds = {VERBS.get(c.kind, "complete") for c in creds}
+    verb = kinds.pop() if len(kinds) == 1 else "complete"
+    title = _cap(f"{verb} one of these" if verb != "complete" else "Complete one of these")
+    options = [{"code": c.code, "name": c.name, "awarded_by": c.awarded_by, "note": c.note} for c in creds]
+    return title, "", options
+
+
+def _first_step(steps: list[StepText]) -> str:
+    """Step 1's title; a choice of two or three options names them, as "one of these" alone says nothing."""
+    if not steps:
+        return ""
+    first = steps[0]
+    if 2 <= len(first.options) <= 3:
+        return f"{first.title}: {join([o['name'] for o in first.options], 'or')}"
+    return first.title
+
+
+def present(plan: RetrainingPlan) -> PlanText:
+    sources = _Sources()
+    has_courses = any(s.kind == "credential" for s in plan.steps)
+    steps = []
+    for number, step in enumerate(plan.steps, 1):
+        title, detail, options = _step_words(step, plan, has_courses)
+        time = duration_text(step.duration) if step.duration else ""
+        if time and step.within:
+            parent = next(
+                n for n, s in enumerate(plan.steps, 1) if s.kind == "credential" and step.within in s.credentials
+            )
+            time += f", taken during step {parent}"
+        provenance = step.provenance
+        if step.kind == "learn" and detail and plan.route is not None:
+            provenance = plan.route.provenance  # the route's own words about what employers look at
+        steps.append(
+            StepText(
+                number=number,
+                kind=step.kind,
+                title=title,
+                time=_cap(time),
+                detail=detail,
+                options=options,
+                covers=[
+                    {"code": c.code, "name": c.name, "gap": c.gap, "gap_label": GAP_LABELS.get(c.gap, c.gap)}
+                    for c in step.covers
+                ],
+                duration=step.duration,
+                timed=step.timed,
+                source=sources.cite(provenance),
+            )
+        )
+    untimed = [s.number for s in steps if s.timed and s.duration is None]
+    if plan.total is not None:
+        time = _cap(duration_text(plan.total))
+    else:
+        time = "No published figure" if plan.steps else "No steps to take"
+    time_note = ""
+    if untimed and plan.total is not None:
+        many = len(untimed) > 1
+        time_note = (
+            f"Step{'s' if many else ''} {join([str(n) for n in untimed])} "
+            f"{'have' if many else 'has'} no published figure and {'are' if many else 'is'} not counted."
+        )
+    route = plan.route
+    text = PlanText(
+        move=move_name(plan),
+        headline=plan.headline,
+        summary=plan.summary,
+        difficulty=f"{plan.difficulty_label} ({plan.difficulty} out of 4)",
+        time=time,
+        time_note=time_note,
+        first_step=_first_step(steps),
+        steps=steps,
+        warnings=[{"code": w.code, "text": w.text, "source": sources.cite(w.provenance)} for w in plan.warnings],
+        notes=[{"code": n.code, "text": n.text, "source": sources.cite(n.provenance)} for n in plan.notes],
+        employer_expectation=route.employer_expectation if route and has_courses else "",
+        local_conventions=route.local_conventions if route else "",
+    )
+    if route is not None:
+        text.summary_source = sources.cite(route.provenance)
+    text.gap_sources = [sources.cite(item.provenance) for item in (*plan.classifications, *plan.other_gaps)]
+    text.credential_sources = [sources.cite(item.provenance) for item in plan.credentials]
+    text.skill_sources = [sources.cite(item.provenance) for item in plan.transferable_skills]
+    text.sources = list(sources.items.values())
+    return text
+
+
+# --- JSON ------------------------------------------------------------------------------------------
+
+
+def _plain(value):
+    """Records as JSON values: dataclasses by their fields, a Duration as {min, max, unit}."""
+    if isinstance(value, Provenance):
+        # `detail` stays in the contract, always empty: our working notes are never published.
+        return {
+            "kind": value.kind,
+            "title": value.title,
+            "url": value.url,
+            "detail": "",
+            "last_checked": value.last_checked,
+            "publisher": value.publisher,
+        }
+    if is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _months(months) -> list | None:
+    return list(months) if months else None
+
+
+def ranking_reasons(ranked) -> str:
+    reasons = [f"{ranked.new_gaps} new and {ranked.major_gaps} major gap{'s' if ranked.major_gaps != 1 else ''}"]
+    if ranked.credential_time is not None:
+        extra = " plus steps with no published figure" if ranked.credential_time_partial else ""
+        reasons.append(f"credentials {duration_text(ranked.credential_time)}{extra}")
+    elif ranked.credential_time_partial:
+        reasons.append("credential time: no published figure")
+    else:
+        reasons.append("no credential step")
+    return "; ".join(reasons)
+
+
+def plan_json(plan: RetrainingPlan, reference: Reference) -> dict:
+    """The plan JSON of DESIGN.md, plus the added fields the OpenAPI document lists."""
+    text = present(plan)
+    profile = plan.profile
+    route = plan.route
+    step_rows = []
+    for step, words in zip(plan.steps, text.steps, strict=True):
+        step_rows.append(
+            {
+                "number": words.number,
+                "kind": step.kind,
+                "title": words.title,
+                "detail": words.detail,
+                "options": words.options,
+                "months": _months(step.months),
+                "duration": _plain(step.duration),
+                "within": step.within,
+                "time_text": words.time,
+                "credentials": list(step.credentials),
+                "covers": words.covers,
+                "provenance": _plain(step.provenance),
+            }
+        )
+    ranking = rank_destinations(profile.origin, reference, profile.setting, profile.credentials)
+    return {
+        "origin": {"code": plan.origin.code, "name": plan.origin.name} if plan.origin else None,
+        "destination": {
+            "code": plan.destination.code,
+            "name": plan.destination.name,
+            "profession": plan.destination.profession,
+            "grouper": plan.destination.grouper,
+            "governing_body": plan.destination.governing_body,
+            "coding_scope": plan.destination.coding_scope,
+        },
+        "setting": profile.setting,
+        "years": profile.years,
+        "held_credentials": sorted(profile.credentials),
+        "difficulty": {"rank": plan.difficulty, "label": plan.difficulty_label},
+        "headline": plan.headline,
+        "summary": plan.summary,
+        "move": text.move,
+        "route": None
+        if route is None
+        else {
+            "origin": route.origin,
+            "destination": route.destination,
+            "headline": route.headline,
+            "summary": route.summary,
+            "employer_expectation": route.employer_expectation,
+            "local_conventions": route.local_conventions,
+            "provenance": _plain(route.provenance),
+        },
+        "transferable_skills": [s.text for s in plan.transferable_skills],
+        "transferable_skill_details": [
+            {"code": s.code, "text": s.text, "provenance": _plain(s.provenance)} for s in plan.transferable_skills
+        ],
+        "classifications": [{**_plain(c), "gap_label": GAP_LABELS.get(c.gap, c.gap)} for c in plan.classifications],
+        "other_gaps": [{**_plain(g), "gap_label": GAP_LABELS.get(g.gap, g.gap)} for g in plan.other_gaps],
+        "credentials": [{**_plain(c), "months": _months(c.months)} for c in plan.credentials],
+        "steps": step_rows,
+        "total_months": _months(plan.total_months),
+        "total_duration": _plain(plan.total),
+        "total_is_partial": plan.untimed_steps > 0,
+        "time_text": text.time,
+        "time_note": text.time_note,
+        "first_step": text.first_step,
+        "warnings": [_plain(w) for w in plan.warnings],
+        "notes": [n.text for n in plan.notes],
+        "note_details": [_plain(n) for n in plan.notes],
+        "sources": [_plain(s) for s in text.sources],
+        "ranking": [
+            {
+                "code": r.code,
+                "name": r.name,
+                "rank": r.rank,
+                "label": r.label,
+                "new_gaps": r.new_gaps,
+                "major_gaps": r.major_gaps,
+                "credential_months": _months(r.credential_months),
+                "credential_months_partial": r.credential_time_partial,
+                "headline": r.headline,
+                "reasons": ranking_reasons(r),
+            }
+            for r in ranking
+        ],
+        "reference_version": plan.reference_version,
+    }
+
+
+# --- Plain text (adviser summary, email, command) ----------------------------------------------------
+
+
+def summary_lines(data: dict) -> list[str]:
+    """The plan's answer in a few lines, from the plan JSON (an enquiry's snapshot included)."""
+    if not data:
+        return []
+    difficulty = (data.get("difficulty") or {}).get("label", "?")
+    time = data.get("time_text") or "not recorded with this enquiry"  # snapshots older than the presenter
+    lines = [data.get("move") or _move_from(data), f"Difficulty: {difficulty}. Expected time: {time}."]
+    if data.get("time_note"):
+        lines.append(data["time_note"])
+    for step in data.get("steps") or []:
+        time = f" ({step['time_text']})" if step.get("time_text") else ""
+        lines.append(f"{step.get('number', '')}. {step.get('title', '')}{time}")
+    return lines
+
+
+def _move_from(data: dict) -> str:
+    destination = (data.get("destination") or {}).get("name", "?")
+    origin = (data.get("origin") or {}).get("name")
+    return f"{origin} to {destination}" if origin else f"Starting out in {destination}"
+
+
+def plan_text(data: dict, width: int = 88) -> str:
+    """The whole plan for a terminal: the summary, what each step covers, warnings and notes."""
+
+    def wrap(text: str, indent: str = "  ") -> str:
+        return textwrap.fill(
+            text, width, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+        )
+
+    head = summary_lines(data)
+    lines = [head[0], wrap(data.get("summary") or data.get("headline", ""), ""), "", *head[1:2]]
+    if data.get("time_note"):
+        lines.append(data["time_note"])
+    lines += ["", "Steps:"]
+    for step in data.get("steps") or []:
+        time = f" – {step['time_text']}" if step.get("time_text") else ""
+        lines.append(wrap(f"{step['number']}. {step['title']}{time}", ""))
+        if step.get("detail"):
+            lines.append(wrap(step["detail"], "     "))
+        for option in step.get("options") or []:
+            lines.append(wrap(f"- {option['name']} ({option['awarded_by']}). {option['note']}", "     "))
+        if step.get("covers"):
+            covers = "; ".join(f"{c['name']} ({c['gap_label'].lower()})" for c in step["covers"])
+            lines.append(wrap(f"Covers: {covers}", "     "))
+    if data.get("warnings"):
+        lines += ["", "Before you start:"] + [wrap(f"! {w['text']}") for w in data["warnings"]]
+    if data.get("notes"):
+        lines += ["", "Good to know:"] + [wrap(f"- {note}") for note in data["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+# --- The timeline ------------------------------------------------------------------------------------
+
+TIMELINE_WIDTH = 640
+_LABEL_WIDTH = 36
+_ROW = 30
+_UNTIMED_WIDTH = 14
+
+
+def timeline(text: PlanText, plan: RetrainingPlan) -> dict | None:
+    """Bars for an SVG drawn to scale in months, one row per step; None when no step has a figure.
+
+    A range is a solid bar to its minimum and a pale one on to its maximum; a minimum alone ends in a
+    pale open tail; a step with no figure is a dashed mark; a period taken within another starts with it.
+    """
+    steps = [(s, w) for s, w in zip(plan.steps, text.steps, strict=True) if s.kind != "keep-current"]
+    if not any(s.duration for s, _ in steps):
+        return None
+
+    def span(duration: Duration) -> tuple[float, float]:
+        low = duration.min * MONTHS_PER_UNIT[duration.unit]
+        return low, duration.max * MONTHS_PER_UNIT[duration.unit] if duration.max is not None else low
+
+    length = 0.0
+    for step, _ in steps:
+        if step.duration and step.within is None:
+            length += span(step.duration)[1]
+    scale = (TIMELINE_WIDTH - _LABEL_WIDTH - 120) / max(length, 1)
+    rows, clock, starts = [], 0.0, {}
+    for index, (step, words) in enumerate(steps):
+        y = 8 + index * _ROW
+        start = starts.get(step.within, clock) if step.within else clock
+        for code in step.credentials:
+            starts[code] = clock
+        row = {"number": words.number, "y": y, "text_y": y + 15, "x": _LABEL_WIDTH + start * scale}
+        if step.duration is None:
+            row.update(kind="untimed", width=_UNTIMED_WIDTH, label="no figure")
+        else:
+            low, high = span(step.duration)
+            open_ended = step.duration.max is None
+            row.update(
+                kind="open" if open_ended else "range",
+                solid=max(low * scale, 3),
+                pale=max((high - low) * scale, 0) if not open_ended else 24,
+                label=duration_text(step.duration),
+            )
+            row["width"] = row["solid"] + row["pale"]
+            row["pale_x"] = row["x"] + row["solid"]
+            if step.within is None:
+                clock += high
+        row["label_x"] = row["x"] + row["width"] + 6
+        rows.append({k: round(v, 1) if isinstance(v, float) else v for k, v in row.items()})
+    height = 8 + len(rows) * _ROW + 24
+    years = int(length // 12)
+    ticks = [
+        {"x": round(_LABEL_WIDTH + m * scale, 1), "label": f"{m // 12} yr" if m else "0"}
+        for m in range(0, int(length) + 1, 12)
+    ]
+    if years == 0:
+        ticks = [{"x": _LABEL_WIDTH, "label": "0"}, {"x": _LABEL_WIDTH + length * scale, "label": f"{length:.0f} mo"}]
+    return {"width": TIMELINE_WIDTH, "height": height, "rows": rows, "axis_y": height - 18, "ticks": ticks}
