@@ -54,7 +54,7 @@ def digest(profile: rules.LearnerProfile, reference: rules.Reference) -> dict[st
     return {
         "Difficulty": (words.difficulty,),
         "Expected time": tuple(text for text in (words.time, words.time_note) if text),
-        "Steps": tuple(f"{step.title} ({step.time})" if step.time else step.title for step in words.steps),
+        "Steps": tuple(_step_line(step) for step in words.steps),
         "Gap levels": tuple(
             f"{_name(item)}: {reference.gap_labels.get(item.gap, item.gap)}"
             for item in (*plan.classifications, *plan.other_gaps)
@@ -101,6 +101,14 @@ class MoveImpact:
     @property
     def learners(self) -> str:
         return f"{_join(self.settings)} coders, holding {_join(self.held, 'or')}"
+
+
+def _step_line(step) -> str:
+    """A step as the page shows it: title, time and what it covers with each gap level."""
+    line = f"{step.title} ({step.time})" if step.time else step.title
+    if step.covers:
+        line += ": " + ", ".join(f"{cover['name']} {cover['gap_label'].lower()}" for cover in step.covers)
+    return line
 
 
 def _change(aspect: str, before: tuple[str, ...], after: tuple[str, ...]) -> Change:

@@ -224,3 +224,20 @@ def test_advisers_get_no_editing_tools(client, adviser):
     gap = achi_to_opcs()
     preview = client.post(change_url(gap), {"level": "major", "_preview": "1"})
     assert preview.status_code == 403
+
+
+def test_loading_the_files_records_what_they_changed(tmp_path, settings):
+    import json
+    import shutil
+
+    directory = tmp_path / "fixtures"
+    shutil.copytree(settings.FIXTURE_DIRS[0], directory)
+    path = directory / "classification_gaps.json"
+    objects = json.loads(path.read_text())
+    for obj in objects:
+        if obj["fields"]["from_classification"] == ["achi"] and obj["fields"]["to_classification"] == ["opcs-4"]:
+            obj["fields"]["level"] = "major"
+    path.write_text(json.dumps(objects, indent=2, ensure_ascii=False) + "\n")
+    call_command("load_reference_data", fixtures_dir=directory, verbosity=0)
+    record = achi_to_opcs().history.first()
+    assert (record.level, record.history_type, record.history_change_reason) == ("major", "~", "Loaded from fixtures/")

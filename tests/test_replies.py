@@ -80,9 +80,9 @@ def test_a_template_is_filled_with_the_learners_name_the_plan_summary_and_the_ad
     body = form.initial["body"]
     assert body.startswith("Dear Ada Example,\n\n")
     # The summary the enquiry page in admin shows, as text.
-    assert "Australia → United Kingdom" in body
-    assert "Difficulty: High; about 25–37 months" in body
-    assert "- Clinical Coding Standards Course" in body
+    assert "Australia to United Kingdom" in body
+    assert "Difficulty: High. Expected time: 2 to 3 years." in body
+    assert "- Complete the Clinical Coding Standards Course" in body
     assert "{unknown} stays." in body
     assert body.endswith("Avery Adviser")
 

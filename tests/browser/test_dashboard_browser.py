@@ -85,7 +85,9 @@ def test_adviser_reads_the_dashboard_follows_a_bar_and_replies_from_a_template(
     page.get_by_label("Template").select_option(label="Moving to the UK (GB)")
     page.get_by_role("button", name="Use this template").click()
     message = page.get_by_label("Message")
-    expect(message).to_have_value(re.compile(r"^Dear Robin Learner,.*Australia → United Kingdom.*Avery Adviser$", re.S))
+    expect(message).to_have_value(
+        re.compile(r"^Dear Robin Learner,.*Australia to United Kingdom.*Avery Adviser$", re.S)
+    )
     expect(page.get_by_label("Subject")).to_have_value("Your move to United Kingdom")
     assert_accessible(page)
     message.fill(message.input_value().replace("Kind regards", "I will call you on Tuesday.\n\nKind regards"))
@@ -95,7 +97,7 @@ def test_adviser_reads_the_dashboard_follows_a_bar_and_replies_from_a_template(
     notifications.send_due()  # whatever the delivery right after saving did not send
     [email] = [m for m in mail.outbox if m.to == ["robin@example.org"]]
     assert email.subject == "Your move to United Kingdom"
-    assert "I will call you on Tuesday." in email.body and "Australia → United Kingdom" in email.body
+    assert "I will call you on Tuesday." in email.body and "Australia to United Kingdom" in email.body
     expect(page.get_by_text("Emailed to the learner.", exact=False)).to_be_visible()
     expect(page.get_by_label("Status")).to_have_value("contacted")
     assert Enquiry.objects.get(pk=learner.pk).status == Status.CONTACTED

@@ -141,6 +141,7 @@ def _load_file(where: str, model, entries: list, kept: dict, existing: dict) -> 
     before the load, so an unchanged row is neither saved nor checked against the database again."""
     seen, pending = {}, []
     kept[model] = {}
+    saved = {True: [], False: []}  # created, updated: for the rows' history
 
     def fail(index, message, obj=None):
         name = f" ({_key_text(obj.natural_key())})" if obj is not None else ""
@@ -171,11 +172,13 @@ def _load_file(where: str, model, entries: list, kept: dict, existing: dict) -> 
         else:
             deferred = [field.name for field in item.deferred_fields]
             _validate(obj, lambda m, i=index, o=obj: fail(i, m, o), exclude=deferred, database=True)
+            adding = obj._state.adding
             try:
                 with transaction.atomic():
                     item.save()
             except DatabaseError as error:
                 fail(index, f"the database refused it: {error}", obj)
+            saved[adding].append(obj)
         kept[model][key] = obj.pk
         pending.append((index, item, entry))
     # References within the file (ICD-10-AM modifies ICD-10), wherever the row they name sits in it.
@@ -188,6 +191,10 @@ def _load_file(where: str, model, entries: list, kept: dict, existing: dict) -> 
             with transaction.atomic():
                 item.save_deferred_fields()
             _validate(obj, lambda m, i=index, o=obj: fail(i, m, o), exclude=[], database=True)
+    # The deserializer saves raw, without history: record what the files changed, so editors can revert to it.
+    for adding, rows in saved.items():
+        if rows and hasattr(model, "history"):
+            model.history.bulk_history_create(rows, update=not adding, default_change_reason="Loaded from fixtures/")
 
 
 def _references(model, entry: dict):
