@@ -13,6 +13,7 @@ Contract:
 
 from __future__ import annotations
 
+import datetime
 import textwrap
 from dataclasses import dataclass, field, fields, is_dataclass
 
@@ -100,6 +101,7 @@ class PlanText:
     credential_sources: list[int] = field(default_factory=list)
     skill_sources: list[int] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
+    checked: datetime.date | None = None  # when the plan's facts were last checked: the oldest date among them
 
 
 class _Sources:
@@ -107,8 +109,12 @@ class _Sources:
 
     def __init__(self):
         self.items: dict[tuple, Source] = {}
+        self.oldest = ""  # the oldest last-checked date of any fact cited
+
 
     def cite(self, provenance: Provenance) -> int:
+        if provenance.last_checked and (not self.oldest or provenance.last_checked < self.oldest):
+            self.oldest = provenance.last_checked
         if not provenance.title:
             provenance = WORKED_OUT if provenance.kind == "inferred" else provenance
         key = (provenance.kind, provenance.publisher, provenance.title, provenance.url)
@@ -236,6 +242,7 @@ def present(plan: RetrainingPlan) -> PlanText:
     text.credential_sources = [sources.cite(item.provenance) for item in plan.credentials]
     text.skill_sources = [sources.cite(item.provenance) for item in plan.transferable_skills]
     text.sources = list(sources.items.values())
+    text.checked = datetime.date.fromisoformat(sources.oldest) if sources.oldest else None
     return text
 
 

@@ -60,8 +60,8 @@ def test_the_timeline_is_drawn_to_scale_with_untimed_steps_marked_and_a_text_equ
 
 def test_reference_detail_is_folded_away_and_sources_are_citations(client):
     html = client.get(AU_TO_GB).content.decode()
-    for summary in ("Each classification and gap", "What you already bring", "Sources"):
-        assert f"<summary>{summary}</summary>" in html
+    for summary in ("Each classification and gap", "What you already bring", "Sources (facts last checked"):
+        assert f"<summary>{summary}" in html
     assert html.count("<details") == html.count("</details>") and "<details open" not in html
     sources = html[html.index('<ol class="sources">') :]
     assert "NHS Digital, <a href=" in sources and "Last checked 2026-11-27." in sources
@@ -141,3 +141,17 @@ def test_print_stylesheet_hides_the_site_chrome(client):
         css = file.read()
     assert "@media print" in css
     assert ".site-header, .site-footer" in css
+
+
+def test_the_plan_says_when_its_facts_were_last_checked_the_oldest_date_among_them(client):
+    import datetime
+
+    from pathways.models import ReferenceVersion, Route
+
+    route = Route.objects.get_by_natural_key("AU", "GB")
+    Route.objects.filter(pk=route.pk).update(last_checked=datetime.date(2025, 3, 1))
+    ReferenceVersion.bump()
+    page = client.get("/plan/?origin=AU&setting=inpatient&destination=GB").content.decode()
+    assert "facts last checked 1 March 2025" in page
+    other = client.get("/plan/?origin=AU&setting=inpatient&destination=NZ").content.decode()
+    assert "facts last checked 1 March 2025" not in other and "facts last checked" in other
