@@ -32,7 +32,7 @@ from pathways.models import (
 )
 from pathways.preview_admin import PREVIEW, PlanPreviewMixin
 
-PROVENANCE_FIELDS = ["source_kind", "source", "source_detail", "last_checked"]
+PROVENANCE_FIELDS = ["source_kind", "source", "source_detail", "last_checked", "verify"]
 SOURCE_FIELDSET = (
     "Source",
     {

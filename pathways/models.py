@@ -125,6 +125,11 @@ class Provenance(models.Model):
         help_text="Our working note (fact ids such as S29, reasoning): shown in admin only, never to learners.",
     )
     last_checked = models.DateField(help_text="When someone last checked this fact against its source.")
+    verify = models.BooleanField(
+        "verify before launch",
+        default=False,
+        help_text="Not yet confirmed against a current source: listed as due for a re-check until someone checks it.",
+    )
 
     # Who changed which fact, when and why (admin asks for the reason); not part of fixtures/.
     history = HistoricalRecords(inherit=True)

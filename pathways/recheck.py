@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -36,8 +37,13 @@ def recheck_cutoff() -> datetime.date:
     return timezone.localdate() - datetime.timedelta(days=settings.RECHECK_AFTER_DAYS)
 
 
+def due_q() -> Q:
+    """Facts last checked too long ago, or flagged to verify before launch."""
+    return Q(last_checked__lt=recheck_cutoff()) | Q(verify=True)
+
+
 def due_facts(model):
-    return model.objects.filter(last_checked__lt=recheck_cutoff())
+    return model.objects.filter(due_q())
 
 
 def can_edit_reference(user) -> bool:
@@ -54,13 +60,13 @@ class DueForRecheckFilter(admin.SimpleListFilter):
     parameter_name = "recheck"
 
     def lookups(self, request, model_admin):
-        return [("due", f"Last checked over {settings.RECHECK_AFTER_DAYS} days ago")]
+        return [("due", f"Over {settings.RECHECK_AFTER_DAYS} days old, or to verify before launch")]
 
     def queryset(self, request, queryset):
         if self.value() != "due":
             return queryset
         if issubclass(queryset.model, Provenance):
-            return queryset.filter(last_checked__lt=recheck_cutoff())
+            return queryset.filter(due_q())
         # Sources: those cited by at least one fact that is due.
         cited = set()
         for model in fact_models():
@@ -104,7 +110,7 @@ def recheck_view(model_admin, request):
         today = timezone.localdate()
         with transaction.atomic():
             for key in form.cleaned_data["facts"]:
-                _save_fact(form.rows[key], reason, request.user, last_checked=today)
+                _save_fact(form.rows[key], reason, request.user, last_checked=today, verify=False)
             ReferenceVersion.bump()
         count = len(form.cleaned_data["facts"])
         model_admin.message_user(request, f"Marked {count} fact{'s' if count != 1 else ''} as checked today.")

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from pathways.models import ClassificationGap, Country, ReferenceVersion, Route, Source
-from pathways.recheck import citing_facts
+from pathways.models import ClassificationGap, Country, CountryUsage, Credential, ReferenceVersion, Route, Source
+from pathways.recheck import citing_facts, fact_models
 from tests.test_admin_reference import _form_data
 
 pytestmark = pytest.mark.django_db
@@ -116,9 +116,10 @@ def test_history_is_not_exported_to_the_fixtures(client, edith, tmp_path):
 
 @pytest.fixture
 def one_old_route():
+    for model in fact_models():  # nothing else due: recent, and nothing left to verify
+        model.objects.update(last_checked=timezone.localdate(), verify=False)
     route = Route.objects.get_by_natural_key("AU", "GB")
     Route.objects.filter(pk=route.pk).update(last_checked=timezone.localdate() - datetime.timedelta(days=400))
-    Route.objects.exclude(pk=route.pk).update(last_checked=timezone.localdate())
     return route
 
 
@@ -241,3 +242,24 @@ def test_loading_the_files_records_what_they_changed(tmp_path, settings):
     call_command("load_reference_data", fixtures_dir=directory, verbosity=0)
     record = achi_to_opcs().history.first()
     assert (record.level, record.history_type, record.history_change_reason) == ("major", "~", "Loaded from fixtures/")
+
+
+def test_facts_flagged_to_verify_before_launch_are_due_until_checked(client, edith, one_old_route):
+    credential = Credential.objects.get(code="hlt50321")
+    Credential.objects.filter(pk=credential.pk).update(verify=True)
+    page = client.get(reverse("admin:pathways_credential_changelist") + "?recheck=due")
+    assert list(page.context["cl"].result_list) == [credential]
+    recheck = client.get(reverse("admin:pathways_source_recheck")).content.decode()
+    assert "(verify before launch)" in recheck
+    client.post(
+        reverse("admin:pathways_source_recheck"), {"facts": [f"credential:{credential.pk}"], "note": "Verified"}
+    )
+    credential.refresh_from_db()
+    assert not credential.verify and credential.last_checked == timezone.localdate()
+
+
+def test_the_fixtures_flag_what_domain_md_section_8_leaves_unverified():
+    assert Credential.objects.get(code="hlt50321").verify  # entry requirements and nominal duration
+    assert CountryUsage.objects.get_by_natural_key("GB", "opcs-4").verify  # whether OPCS-4.11 is out
+    assert all(route.verify for route in Route.objects.filter(destination__code="NZ"))  # NZ entry requirements
+    assert not ClassificationGap.objects.get_by_natural_key("achi", "opcs-4").verify
