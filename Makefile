@@ -17,7 +17,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3.14 \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; \
 	done)
 
-.PHONY: help run test serve lint format migrations-check bench bench-rules audit loadtest clean
+.PHONY: help run test chromium serve lint format migrations-check bench bench-rules audit loadtest soak clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) (SQLite, DEBUG on)"
@@ -47,7 +47,28 @@ run: $(VENV)/.installed var
 	DEBUG=1 $(MANAGE) load_reference_data
 	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
-test: $(VENV)/.installed-dev var
+# The browser tests drive Debian's Chromium (never `playwright install`). Run as root, make test installs it with
+# apt-get when it is missing; otherwise it stops and names the command to run.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "== installing Debian's chromium for the browser tests (apt-get, about a minute)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null || exit 1; \
+	  fi; \
+	  if [ ! -x "$(CHROMIUM)" ]; then \
+	    echo "The browser tests need Chromium at $(CHROMIUM), and it is not installed."; \
+	    echo "Install it with:  sudo apt-get install chromium   (or run make test as root, which does it),"; \
+	    echo "or point at another build:  make test CHROMIUM=/path/to/chromium"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test: $(VENV)/.installed-dev var chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(MANAGE) makemigrations --check --dry-run
