@@ -2,7 +2,10 @@
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -16,29 +19,36 @@ from pathways.reference import load_reference
 # Clients may reuse a plan for a minute without asking; after that the ETag (reference-data
 # version + normalised query) makes the check a cheap 304.
 CACHE_CONTROL = "public, max-age=60"
-_RESPONSE_CACHE_LIMIT = 5_000
-# (reference version, normalised query) -> (etag, body), for the Reference they were built
-# from: emptied whenever load_reference() hands out a new one.
-_responses: dict[tuple[int, str], tuple[str, bytes]] = {}
+# (reference version, normalised query) -> (etag, body), least recently used first, at most
+# PLAN_API_CACHE_ENTRIES of them, for the Reference they were built from: emptied whenever
+# load_reference() hands out a new one. The page cache answers repeats of the same URL before this
+# view; this one serves other spellings of the same query and conditional requests.
+_responses: OrderedDict[tuple[int, str], tuple[str, bytes]] = OrderedDict()
 _responses_owner: list[rules.Reference | None] = [None]
+_lock = threading.Lock()
 
 
 def plan_body(form: PlanQueryForm) -> tuple[str, bytes]:
     """The ETag and JSON body of a valid query, built once per reference-data version."""
     reference = form.reference
-    if _responses_owner[0] is not reference:
-        _responses.clear()
-        _responses_owner[0] = reference
     key = (reference.version, form.canonical_query())
-    hit = _responses.get(key)
-    if hit is None:
-        plan = rules.build_plan(form.profile, reference)
-        body = json.dumps(plan.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
-        digest = hashlib.blake2b(key[1].encode(), digest_size=12).hexdigest()
-        hit = (f'"v{reference.version}-{digest}"', body)
-        if len(_responses) >= _RESPONSE_CACHE_LIMIT:
+    with _lock:
+        if _responses_owner[0] is not reference:
             _responses.clear()
-        _responses[key] = hit
+            _responses_owner[0] = reference
+        hit = _responses.get(key)
+        if hit is not None:
+            _responses.move_to_end(key)
+            return hit
+    plan = rules.build_plan(form.profile, reference)
+    body = json.dumps(plan.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    digest = hashlib.blake2b(key[1].encode(), digest_size=12).hexdigest()
+    hit = (f'"v{reference.version}-{digest}"', body)
+    with _lock:
+        if _responses_owner[0] is reference:
+            _responses[key] = hit
+            while len(_responses) > settings.PLAN_API_CACHE_ENTRIES:
+                _responses.popitem(last=False)
     return hit
 
 

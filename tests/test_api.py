@@ -5,12 +5,14 @@ import string
 from urllib.parse import urlencode
 
 import pytest
+from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from advisor import api
 from pathways.models import ReferenceVersion
 from pathways.reference import clear_cache, load_reference
 from pathways.rules import LearnerProfile, build_plan
@@ -177,6 +179,20 @@ def test_a_warm_api_request_makes_at_most_two_queries(client, django_assert_max_
         assert client.get(URL, query).status_code == 200
     with django_assert_max_num_queries(2):
         assert client.get(URL, {**query, "destination": "CA"}).status_code == 200
+
+
+@override_settings(PLAN_API_CACHE_ENTRIES=3)
+def test_the_json_memo_keeps_the_most_recently_used_plans_and_never_more_than_its_size(client):
+    queries = [{"origin": "AU", "destination": code} for code in ("GB", "CA", "NZ", "US")]
+    for query in queries[:3]:
+        client.get(URL, query)
+    client.get(URL, queries[0], headers={"If-None-Match": "x"})  # conditional: past the page cache, a memo hit
+    client.get(URL, queries[3])
+    kept = [key for _, key in api._responses]
+    assert len(kept) == 3
+    assert "destination=CA" not in " ".join(kept)  # the least recently used went first
+    assert any("destination=GB" in key for key in kept)
+    assert any("destination=US" in key for key in kept)
 
 
 def test_post_is_not_allowed(client):
