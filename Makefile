@@ -23,7 +23,7 @@ help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) (SQLite, DEBUG on)"
 	@echo "make test   run the whole test suite, lint and migration checks"
 	@echo "make serve  production-like server (gunicorn, DEBUG off)"
-	@echo "make bench | make audit | make loadtest"
+	@echo "make bench | make audit | make loadtest | make soak (REFERENCE=synthetic: 40 fictional countries)"
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON)" ]; then \
@@ -79,8 +79,9 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 
 # make serve: the production-like server. It listens on plain-HTTP loopback, so HTTPS=0 here;
-# behind a TLS proxy run it with HTTPS=1 BEHIND_TLS_PROXY=1. Without SECRET_KEY (or SECRET_KEY_FILE)
-# in the environment it uses var/secret_key, generated once, so a fresh clone starts.
+# behind a TLS proxy run it with HTTPS=1 BEHIND_TLS_PROXY=1 TRUSTED_PROXY_COUNT=1. Without SECRET_KEY (or
+# SECRET_KEY_FILE) in the environment it uses var/secret_key, generated once, so a fresh clone starts.
+# FIXTURES_DIR=... loads another reference than fixtures/ (make bench and make soak with REFERENCE=synthetic).
 HTTPS ?= 0
 SERVE_SECRET := $(if $(SECRET_KEY)$(SECRET_KEY_FILE),,SECRET_KEY_FILE=var/secret_key)
 SERVE_ENV := DEBUG=0 HTTPS=$(HTTPS) $(SERVE_SECRET)
@@ -94,12 +95,16 @@ var/secret_key: | $(VENV)/.installed var
 
 serve: $(VENV)/.installed var/secret_key
 	$(SERVE_ENV) $(MANAGE) migrate --no-input --verbosity 0
-	$(SERVE_ENV) $(MANAGE) load_reference_data
+	$(SERVE_ENV) $(MANAGE) load_reference_data $(if $(FIXTURES_DIR),--fixtures-dir $(FIXTURES_DIR))
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --verbosity 0
 	$(SERVE_ENV) exec $(VENV)/bin/gunicorn $(WSGI_APP) --bind $(HOST):$(PORT) $(GUNICORN_OPTS)
 
 bench: $(VENV)/.installed-dev var/secret_key
 	$(PY) bench/run.py
+
+# make soak: 10,000 distinct plan and API requests, twice, against make serve; prints each worker's memory.
+soak: $(VENV)/.installed var/secret_key
+	$(PY) bench/soak.py
 
 bench-rules: $(VENV)/.installed var
 	LOG_LEVEL=WARNING $(PY) bench/rules_bench.py

@@ -6,7 +6,9 @@ warm-up; counts SQL queries per page in-process with Django's test client; adds 
 compressed bytes a first visit transfers. Prints a table and writes bench/RESULTS.md.
 
 Knobs: BENCH_SECONDS (10), BENCH_WARMUP (3), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
-WORKERS (2), BENCH_STRICT=1 to exit non-zero when a target is missed.
+WORKERS (2), BENCH_STRICT=1 to exit non-zero when a target is missed, REFERENCE=synthetic to serve
+40 fictional countries and 1,560 routes instead of fixtures/ (bench/synthetic.py; the table then goes
+to bench/RESULTS-synthetic.md, with the plan page's throughput set against the real data's).
 A benchmark, not a test: `make test` never runs it.
 """
 
@@ -40,6 +42,7 @@ from bench.common import (  # noqa: E402
     text_table,
     wait_http,
 )
+from bench.synthetic import first_plan_query, fixtures_for_reference  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 WARMUP = int(os.environ.get("BENCH_WARMUP", "3"))
@@ -47,6 +50,9 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 WORKERS = os.environ.get("WORKERS", "2")
 WORK = ROOT / "var" / "bench"
+REFERENCE = os.environ.get("REFERENCE", "")
+RESULTS = ROOT / "bench" / ("RESULTS-synthetic.md" if REFERENCE else "RESULTS.md")
+SYNTHETIC_COST = 1.5  # the plan page on the synthetic data: at least 1/1.5 of its throughput on the real data
 
 # Targets from shared/DESIGN.md.
 STATELESS_RATIO, FORM_RATIO = 0.60, 0.20
@@ -67,7 +73,28 @@ PAGES = [
 
 def server_env() -> dict:
     """The server runs on its own database and static root under var/bench, started afresh."""
-    return {"VAR_DIR": str(WORK), "WORKERS": WORKERS, "LOG_LEVEL": "WARNING"}
+    env = {"VAR_DIR": str(WORK), "WORKERS": WORKERS, "LOG_LEVEL": "WARNING"}
+    return env | ({"FIXTURES_DIR": str(WORK / "synthetic-fixtures")} if REFERENCE else {})
+
+
+def use_reference() -> None:
+    """Point the pages at the chosen reference's countries and credentials (REFERENCE, default fixtures/)."""
+    fixtures = fixtures_for_reference(REFERENCE, WORK)
+    if fixtures != WORK / "synthetic-fixtures" and REFERENCE:
+        shutil.copytree(fixtures, WORK / "synthetic-fixtures")
+        fixtures = WORK / "synthetic-fixtures"
+    query = first_plan_query(fixtures)
+    origin = query.split("&")[0]
+    PAGES[:] = [
+        (label, kind, method, path.replace(PLAN_QUERY, query).replace("origin=AU", origin))
+        for label, kind, method, path in PAGES
+    ]
+
+
+def real_plan_ratio() -> float | None:
+    """The plan page's share of the baseline in the last run on the real data (bench/RESULTS.md)."""
+    match = re.search(r"^\| plan \| \d+ \| (\d+)%", (ROOT / "bench" / "RESULTS.md").read_text(), re.M)
+    return int(match.group(1)) / 100 if match else None
 
 
 # wrk -------------------------------------------------------------------------------------------
@@ -211,6 +238,8 @@ def main() -> int:
         print(f"== warning: the machine is busy (load average {load_before}): figures will be noisy", flush=True)
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
+    if REFERENCE:
+        use_reference()
     app_port, base_port = free_port(), free_port()
     app_url, base_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{base_port}"
     print(f"== starting make serve on {app_url} and the baseline on {base_url} ({WORKERS} workers each)", flush=True)
@@ -302,19 +331,32 @@ def main() -> int:
     header = ["page", "req/s", "vs baseline", "p50 ms", "p99 ms", "SQL cold / warm", "first visit KB", "result"]
     print()
     print(text_table(header, rows))
-    write_results(header, rows, f"{load_before} before, {load()} after")
-    print(f"\nwrote {Path('bench/RESULTS.md')}; {failures} row(s) miss a target")
+    comparison = ""
+    if REFERENCE and "rps" in results["plan"] and (real := real_plan_ratio()):
+        ratio = results["plan"]["rps"] / results["plan"]["base"]
+        met = ratio * SYNTHETIC_COST >= real
+        failures += not met
+        comparison = (
+            f"Plan page on the synthetic reference: {ratio:.0%} of the baseline, against {real:.0%} on the real data "
+            f"(bench/RESULTS.md): {real / ratio:.2f}x the cost per request, goal at most {SYNTHETIC_COST}x: "
+            + ("PASS" if met else "FAIL")
+        )
+        print(f"\n{comparison}")
+    write_results(header, rows, f"{load_before} before, {load()} after", comparison)
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}; {failures} row(s) miss a target")
     return 1 if failures and os.environ.get("BENCH_STRICT") == "1" else 0
 
 
-def write_results(header: list[str], rows: list[list], loads: str) -> None:
+def write_results(header: list[str], rows: list[list], loads: str, comparison: str = "") -> None:
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
-    text = f"""# Benchmark results
+    reference = "the synthetic reference (`manage.py synthetic_reference`: 40 fictional countries, 1,560 routes)"
+    text = f"""# Benchmark results{" on synthetic data" if REFERENCE else ""}
 
 Measured {now()} on {machine()}; load average (1/5/15 min) {loads}; written by `make bench`
 (bench/run.py).
 
-Method: `make serve` (gunicorn, {WORKERS} sync workers, DEBUG off, SQLite, whitenoise) and, in the same run, a
+Method: `make serve` (gunicorn, {WORKERS} sync workers, DEBUG off, SQLite, whitenoise, reference data from
+{reference if REFERENCE else "fixtures/"}) and, in the same run, a
 bare Django view returning `HttpResponse("ok")` under the same gunicorn options (bench/baseline.py). Each page
 gets a {WARMUP} s warm-up, then `wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s --latency` from the same machine
 ({wrk_version.strip()}). The baseline is measured the same way right before each page, and each page's ratio is
@@ -329,8 +371,8 @@ Targets (shared/DESIGN.md): pages without personal state ≥ 60% of the baseline
 a form ≥ 20%; p99 < 50 ms; first visit ≤ 80 KB; ≤ 6 SQL queries.
 
 {markdown_table(header, rows)}
-"""
-    (ROOT / "bench" / "RESULTS.md").write_text(text)
+{chr(10) + comparison + chr(10) if comparison else ""}"""
+    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":
