@@ -136,8 +136,8 @@ else:
 # many seconds per process: a change then shows within that time, for one query a request less.
 PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", "0"))
 # In-process memos are bounded, least recently used first out (never emptied all at once when full).
-# /api/plan/ JSON bodies kept per worker (a few KB each); the page cache answers repeats of one URL first.
-PLAN_API_CACHE_ENTRIES = envint("PLAN_API_CACHE_ENTRIES", "1000")
+# /api/plan/ JSON bodies kept per worker (about 14 KB each); the page cache answers repeats of one URL first.
+PLAN_API_CACHE_ENTRIES = envint("PLAN_API_CACHE_ENTRIES", "200")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
