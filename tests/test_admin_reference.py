@@ -52,11 +52,9 @@ def sample(db, tmp_path):
 
 
 @pytest.fixture
-def reference_data(db, tmp_path):
-    """The real reference data the session loaded; the sample if fixtures/ is still empty."""
-    if not Country.objects.exists():
-        directory = write_fixtures(tmp_path / "fixtures", sample_fixtures())
-        call_command("load_reference_data", fixtures_dir=directory, verbosity=0)
+def reference_data(db):
+    """The real reference data the session loaded (tests/conftest.py); missing data fails, never substitutes."""
+    assert Country.objects.exists(), "fixtures/ loaded no reference data"
 
 
 def _url(model, action, *args):
