@@ -238,6 +238,11 @@ def test_with_a_route_deleted_every_command_still_runs_and_the_loader_restores_i
     assert check.returncode == 0
     assert "pathways.W003" in check.stderr
     assert "Route GB → US is missing" in check.stderr
+    worker = subprocess.run(  # what a gunicorn worker does as it starts
+        [sys.executable, "-c", "import advisor.wsgi"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True
+    )
+    assert worker.returncode == 0, worker.stderr
+    assert "pathways.W003: Route GB → US is missing" in worker.stderr
 
     restored = _manage(env, "load_reference_data")
     assert restored.returncode == 0, restored.stderr
