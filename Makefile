@@ -17,13 +17,13 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3.14 \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; \
 	done)
 
-.PHONY: help run test serve lint format migrations-check bench bench-rules bench-preview audit loadtest clean
+.PHONY: help run test chromium serve lint format migrations-check bench bench-rules bench-preview bench-dashboard audit loadtest soak clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) (SQLite, DEBUG on)"
 	@echo "make test   run the whole test suite, lint and migration checks"
 	@echo "make serve  production-like server (gunicorn, DEBUG off)"
-	@echo "make bench | make audit | make loadtest"
+	@echo "make bench | make audit | make loadtest | make soak (REFERENCE=synthetic: 40 fictional countries)"
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON)" ]; then \
@@ -47,7 +47,28 @@ run: $(VENV)/.installed var
 	DEBUG=1 $(MANAGE) load_reference_data
 	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
-test: $(VENV)/.installed-dev var
+# The browser tests drive Debian's Chromium (never `playwright install`). Run as root, make test installs it with
+# apt-get when it is missing; otherwise it stops and names the command to run.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "== installing Debian's chromium for the browser tests (apt-get, about a minute)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null || exit 1; \
+	  fi; \
+	  if [ ! -x "$(CHROMIUM)" ]; then \
+	    echo "The browser tests need Chromium at $(CHROMIUM), and it is not installed."; \
+	    echo "Install it with:  sudo apt-get install chromium   (or run make test as root, which does it),"; \
+	    echo "or point at another build:  make test CHROMIUM=/path/to/chromium"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test: $(VENV)/.installed-dev var chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(MANAGE) makemigrations --check --dry-run
@@ -58,8 +79,9 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 
 # make serve: the production-like server. It listens on plain-HTTP loopback, so HTTPS=0 here;
-# behind a TLS proxy run it with HTTPS=1 BEHIND_TLS_PROXY=1. Without SECRET_KEY (or SECRET_KEY_FILE)
-# in the environment it uses var/secret_key, generated once, so a fresh clone starts.
+# behind a TLS proxy run it with HTTPS=1 BEHIND_TLS_PROXY=1 TRUSTED_PROXY_COUNT=1. Without SECRET_KEY (or
+# SECRET_KEY_FILE) in the environment it uses var/secret_key, generated once, so a fresh clone starts.
+# FIXTURES_DIR=... loads another reference than fixtures/ (make bench and make soak with REFERENCE=synthetic).
 HTTPS ?= 0
 SERVE_SECRET := $(if $(SECRET_KEY)$(SECRET_KEY_FILE),,SECRET_KEY_FILE=var/secret_key)
 SERVE_ENV := DEBUG=0 HTTPS=$(HTTPS) $(SERVE_SECRET)
@@ -73,12 +95,16 @@ var/secret_key: | $(VENV)/.installed var
 
 serve: $(VENV)/.installed var/secret_key
 	$(SERVE_ENV) $(MANAGE) migrate --no-input --verbosity 0
-	$(SERVE_ENV) $(MANAGE) load_reference_data
+	$(SERVE_ENV) $(MANAGE) load_reference_data $(if $(FIXTURES_DIR),--fixtures-dir $(FIXTURES_DIR))
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --verbosity 0
 	$(SERVE_ENV) exec $(VENV)/bin/gunicorn $(WSGI_APP) --bind $(HOST):$(PORT) $(GUNICORN_OPTS)
 
 bench: $(VENV)/.installed-dev var/secret_key
 	$(PY) bench/run.py
+
+# make soak: 10,000 distinct plan and API requests, twice, against make serve; prints each worker's memory.
+soak: $(VENV)/.installed var/secret_key
+	$(PY) bench/soak.py
 
 bench-rules: $(VENV)/.installed var
 	LOG_LEVEL=WARNING $(PY) bench/rules_bench.py

@@ -16,13 +16,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from advisor.client_address import client_ip
 from advisor.models import RateLimitBucket
 
 
 def client_key(request) -> str:
-    """A keyed hash of the client's address, never the address itself. IPv6 is keyed on its /64,
-    the block one subscriber usually gets."""
-    address = request.META.get("REMOTE_ADDR", "") or "unknown"
+    """A keyed hash of the client's address (behind trusted proxies, the one they forwarded), never the
+    address itself. IPv6 is keyed on its /64, the block one subscriber usually gets."""
+    address = client_ip(request) or "unknown"
     try:
         ip = ipaddress.ip_address(address)
         if ip.version == 6:

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     # with the headers the stack gave them the first time: see advisor/cache.py.
     "advisor.cache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "advisor.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages compressed on the fly (static files come pre-compressed from whitenoise, above).
     # Django's GZip adds random padding against BREACH on pages that carry a CSRF token.
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Staff sessions end after a working day without an admin request (advisor/signin.py).
+    "advisor.signin.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -111,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "advisor.context_processors.operator",
+                "pathways.context_processors.reference_problems",
             ],
         },
     },
@@ -221,6 +225,10 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
+# Features no page uses, refused to every page and anything injected into one (advisor/middleware.py).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+)
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -228,6 +236,10 @@ X_FRAME_OPTIONS = "DENY"
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips the client's own).
 if envbool("BEHIND_TLS_PROXY", "0"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many trusted proxies sit in front, each appending the address it received the request from to
+# X-Forwarded-For. 0: none, and X-Forwarded-For counts for nothing (a client can send it). The enquiry rate
+# limit and django-axes key on the address this gives (advisor/client_address.py).
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
 HTTPS = envbool("HTTPS", "0" if DEBUG else "1")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "1" if HTTPS else "0")
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0")
@@ -343,14 +355,21 @@ LOGGING = {
     },
 }
 
-# Admin login throttling (django-axes). Keyed on username AND IP together, so one attacker
-# cannot lock every adviser out by guessing at their usernames from one address.
+# Admin login throttling (django-axes; advisor/signin.py). A username from one address is paused after
+# AXES_FAILURE_LIMIT failures; an address, whatever usernames it tries, after AXES_ADDRESS_FAILURE_LIMIT (higher:
+# colleagues in one office share an address). The address is the client's own (TRUSTED_PROXY_COUNT).
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
+AXES_ADDRESS_FAILURE_LIMIT = envint("AXES_ADDRESS_FAILURE_LIMIT", "20")
 AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", "15"))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "advisor.signin.SignInHandler"
 AXES_RESET_ON_SUCCESS = True
-AXES_ENABLE_RETRY_AFTER_HEADER = True
 AXES_LOCKOUT_TEMPLATE = "advisor/admin_lockout.html"
+AXES_LOCKOUT_CALLABLE = "advisor.signin.lockout_response"  # the template, with Retry-After
+AXES_CLIENT_IP_CALLABLE = "advisor.client_address.client_ip"
+AXES_CLIENT_STR_CALLABLE = "advisor.signin.client_str"  # log lines name the path, never the address or username
+# Staff (admin) sessions end after this long without an admin request: a working day.
+ADMIN_SESSION_IDLE_SECONDS = envint("ADMIN_SESSION_IDLE_HOURS", "8") * 3600
 AXES_VERBOSE = False  # no start-up banner in every command's output; lockouts are still logged
 
 # Enquiries: privacy, abuse controls, notification retries.

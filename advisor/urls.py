@@ -27,3 +27,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include((public, "advisor"))),
 ]
+
+handler400 = "advisor.errors.bad_request"

@@ -9,7 +9,10 @@ writes bench/RESULTS.md, keeping what people wrote below its marker (why each me
 
 Knobs: BENCH_SECONDS (10), BENCH_WARMUP (3), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
 WORKERS (2), BENCH_STRICT=1 to exit non-zero when a target is missed, BENCH_MECHANISMS=page-cache,...
-to switch off only these mechanisms in the with/without table (BENCH_MECHANISMS=none: no table).
+to switch off only these mechanisms in the with/without table (BENCH_MECHANISMS=none: no table),
+REFERENCE=synthetic to serve 40 fictional countries and 1,560 routes instead of fixtures/ (bench/synthetic.py;
+the table then goes to bench/RESULTS-synthetic.md, without the with/without table, and the plan page is also
+driven side by side with fixtures/ served at the same time, to set its throughput against the real data's).
 A benchmark, not a test: `make test` never runs it.
 """
 
@@ -43,6 +46,7 @@ from bench.common import (  # noqa: E402
     text_table,
     wait_http,
 )
+from bench.synthetic import first_plan_query, fixtures_for_reference  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 WARMUP = int(os.environ.get("BENCH_WARMUP", "3"))
@@ -50,6 +54,10 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 WORKERS = os.environ.get("WORKERS", "2")
 WORK = ROOT / "var" / "bench"
+REFERENCE = os.environ.get("REFERENCE", "")
+RESULTS = ROOT / "bench" / ("RESULTS-synthetic.md" if REFERENCE else "RESULTS.md")
+SYNTHETIC_COST = 1.5  # the plan page on the synthetic data: at least 1/1.5 of its throughput on the real data
+PAGE_PATHS: list[tuple[str, str]] = []  # (label, path) on the synthetic reference
 
 # Targets from shared/DESIGN.md.
 STATELESS_RATIO, FORM_RATIO = 0.60, 0.20
@@ -80,7 +88,52 @@ MECHANISMS_ONLY = [name for name in os.environ.get("BENCH_MECHANISMS", "").split
 
 def server_env() -> dict:
     """The server runs on its own database and static root under var/bench, started afresh."""
-    return {"VAR_DIR": str(WORK), "WORKERS": WORKERS, "LOG_LEVEL": "WARNING"}
+    env = {"VAR_DIR": str(WORK), "WORKERS": WORKERS, "LOG_LEVEL": "WARNING"}
+    return env | ({"FIXTURES_DIR": str(WORK / "synthetic-fixtures")} if REFERENCE else {})
+
+
+def use_reference() -> None:
+    """Point the pages at the chosen reference's countries and credentials (REFERENCE, default fixtures/)."""
+    fixtures = fixtures_for_reference(REFERENCE, WORK)
+    if fixtures != WORK / "synthetic-fixtures" and REFERENCE:
+        shutil.copytree(fixtures, WORK / "synthetic-fixtures")
+        fixtures = WORK / "synthetic-fixtures"
+    query = first_plan_query(fixtures)
+    origin = query.split("&")[0]
+    PAGES[:] = [
+        (label, kind, method, path.replace(PLAN_QUERY, query).replace("origin=AU", origin))
+        for label, kind, method, path in PAGES
+    ]
+    PAGE_PATHS[:] = [(label, path) for label, _kind, _method, path in PAGES]
+
+
+def plan_side_by_side(app_url: str) -> str:
+    """The plan page on the real data and on the synthetic reference, served at the same time and driven in turn
+    (three runs each, medians), so the machine's load weighs on both alike. Returns the verdict line."""
+    real_port = free_port()
+    real_url = f"http://127.0.0.1:{real_port}"
+    (WORK / "real").mkdir(exist_ok=True)
+    env = {"VAR_DIR": str(WORK / "real"), "WORKERS": WORKERS, "LOG_LEVEL": "WARNING"}
+    print(f"== the plan page side by side: fixtures/ on {real_url}, the synthetic reference on {app_url}", flush=True)
+    real = start(["make", "--no-print-directory", "serve", f"PORT={real_port}"], env, WORK / "serve-real.log")
+    pages = {"real": real_url + f"/plan/?{PLAN_QUERY}", "synthetic": app_url + dict(PAGE_PATHS)["plan"]}
+    runs = {"real": [], "synthetic": []}
+    try:
+        wait_http(real_url, "/healthz", real)
+        for url in pages.values():
+            wrk(url, WARMUP)
+        for _ in range(3):
+            for name, url in pages.items():
+                runs[name].append(wrk(url, SECONDS)["rps"])
+    finally:
+        stop(real)
+    real_rps, synthetic_rps = (sorted(runs[name])[1] for name in ("real", "synthetic"))
+    cost = real_rps / synthetic_rps
+    return (
+        f"Plan page side by side (medians of 3 alternating {SECONDS} s runs): {real_rps:.0f} req/s on fixtures/, "
+        f"{synthetic_rps:.0f} req/s on the synthetic reference: {cost:.2f}x the cost per request, goal at most "
+        f"{SYNTHETIC_COST}x: " + ("PASS" if cost <= SYNTHETIC_COST else "FAIL")
+    )
 
 
 # wrk -------------------------------------------------------------------------------------------
@@ -307,6 +360,8 @@ def main() -> int:
         print(f"== warning: the machine is busy (load average {load_before}): figures will be noisy", flush=True)
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
+    if REFERENCE:
+        use_reference()
     app_port, base_port = free_port(), free_port()
     app_url, base_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{base_port}"
     print(f"== starting make serve on {app_url} and the baseline on {base_url} ({WORKERS} workers each)", flush=True)
@@ -328,8 +383,9 @@ def main() -> int:
             results[label] = measure(app_url, base_url, label, method, path, scripts, baselines)
             if "missing" not in results[label]:
                 results[label]["bytes"] = None if method == "POST" else first_visit_bytes(app_url, path)
+        comparison = plan_side_by_side(app_url) if REFERENCE and "rps" in results.get("plan", {}) else ""
         stop(app)
-        mechanism_rows = measure_mechanisms(base_url, results, scripts)
+        mechanism_rows = [] if REFERENCE else measure_mechanisms(base_url, results, scripts)
     finally:
         stop(app)
         stop(baseline)
@@ -379,10 +435,14 @@ def main() -> int:
     header = ["page", "req/s", "vs baseline", "p50 ms", "p99 ms", "SQL cold / warm", "first visit KB", "result"]
     print()
     print(text_table(header, rows))
-    print()
-    print(text_table(MECHANISM_HEADER, mechanism_rows))
-    write_results(header, rows, mechanism_rows, f"{load_before} before, {load()} after")
-    print(f"\nwrote {Path('bench/RESULTS.md')}; {failures} row(s) miss a target")
+    if mechanism_rows:
+        print()
+        print(text_table(MECHANISM_HEADER, mechanism_rows))
+    if comparison:
+        failures += comparison.endswith("FAIL")
+        print(f"\n{comparison}")
+    write_results(header, rows, mechanism_rows, f"{load_before} before, {load()} after", comparison)
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}; {failures} row(s) miss a target")
     return 1 if failures and os.environ.get("BENCH_STRICT") == "1" else 0
 
 
@@ -391,17 +451,19 @@ MECHANISM_HEADER = ["mechanism", "page", "with", "without", "points", "budget"]
 KEPT_MARKER = "<!-- Written by hand below: kept by make bench. -->"
 
 
-def write_results(header: list[str], rows: list[list], mechanism_rows: list[list], loads: str) -> None:
-    results = ROOT / "bench" / "RESULTS.md"
+def write_results(header: list[str], rows: list[list], mechanism_rows: list[list], loads: str, comparison="") -> None:
+    results = RESULTS
     old = results.read_text() if results.exists() else ""
     kept = old[old.index(KEPT_MARKER) :] if KEPT_MARKER in old else KEPT_MARKER + "\n"
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
-    text = f"""# Benchmark results
+    reference = "the synthetic reference (`manage.py synthetic_reference`: 40 fictional countries, 1,560 routes)"
+    text = f"""# Benchmark results{" on synthetic data" if REFERENCE else ""}
 
 Measured {now()} on {machine()}; load average (1/5/15 min) {loads}; written by `make bench`
 (bench/run.py).
 
-Method: `make serve` (gunicorn, {WORKERS} sync workers, DEBUG off, SQLite, whitenoise) and, in the same run, a
+Method: `make serve` (gunicorn, {WORKERS} sync workers, DEBUG off, SQLite, whitenoise, reference data from
+{reference if REFERENCE else "fixtures/"}) and, in the same run, a
 bare Django view returning `HttpResponse("ok")` under the same gunicorn options (bench/baseline.py). Each page
 gets a {WARMUP} s warm-up, then `wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s --latency` from the same machine
 ({wrk_version.strip()}). The baseline is measured the same way right before each page, and each page's ratio is
@@ -416,7 +478,7 @@ Targets (shared/DESIGN.md): pages without personal state ≥ 60% of the baseline
 a form ≥ 20%; p99 < 50 ms; first visit ≤ 80 KB; ≤ 6 SQL queries.
 
 {markdown_table(header, rows)}
-
+{chr(10) + comparison + chr(10) if comparison else ""}
 ## Each speed mechanism switched off in turn
 
 Each mechanism is switched off at start-up (`SPEED_OFF=<name>`) on a server of its own with the same database,

@@ -1,23 +1,31 @@
-"""Integrity of the reference data, as a Django system check (tag "pathways").
+"""Integrity of the reference data: it informs, it never blocks.
 
-`manage.py check`, `make run` (through runserver and load_reference_data) and the tests
-all run it. It reads a handful of columns from each table (about a dozen queries,
-whatever the number of rows) and says nothing when the tables do not exist yet.
+A database system check (tags "pathways" and "database"): `manage.py check --database default`
+reports it, and so does `migrate` (which runs the database checks), hence `make run`, `make serve`
+and the tests. Its findings are Warnings, so no command, worker or server start refuses to run
+because a content editor deleted a row: adviser emails keep going out, and `load_reference_data`
+(which repairs the database from fixtures/) keeps working. The same findings are logged when a
+worker starts (advisor/wsgi.py) and shown to content editors as a banner in admin.
+
+It reads a handful of columns from each table (about a dozen queries, whatever the number of rows)
+and says nothing when the tables do not exist yet.
 
 Ids:
-  pathways.E001  a country has no diagnosis classification in use
-  pathways.E002  a country has no procedure classification in use
-  pathways.E003  an ordered pair of countries has no route
-  pathways.E004  a country has no entry route (for someone new to coding)
-  pathways.E005  a route expects a credential from another country than its destination
-  pathways.E006  a gap level outside the vocabulary
-  pathways.E007  a reference to a row that does not exist
-  pathways.E008  a route between two countries without a difficulty from 1 to 4
+  pathways.W001  a country has no diagnosis classification in use
+  pathways.W002  a country has no procedure classification in use
+  pathways.W003  an ordered pair of countries has no route
+  pathways.W004  a country has no entry route (for someone new to coding)
+  pathways.W005  a route expects a credential from another country than its destination
+  pathways.W006  a gap level outside the vocabulary
+  pathways.W007  a reference to a row that does not exist
+  pathways.W008  a route between two countries without a difficulty from 1 to 4
 """
 
+import logging
 from itertools import permutations
 
-from django.core.checks import Error, register
+from django.core.checks import Tags, register
+from django.core.checks import Warning as Problem
 from django.db import DatabaseError, connection
 
 from pathways.models import (
@@ -51,23 +59,49 @@ REFERENCE_MODELS = [
 ]
 
 
-@register("pathways")
-def check_reference_data(app_configs=None, **kwargs):
+logger = logging.getLogger("pathways.integrity")
+
+
+@register("pathways", Tags.database)
+def check_reference_data(app_configs=None, databases=None, **kwargs):
     if app_configs is not None and not any(config.label == "pathways" for config in app_configs):
         return []
+    if not databases or "default" not in databases:
+        return []
+    return current_problems()
+
+
+def current_problems() -> list[Problem]:
+    """The problems in the database now; none when there is no database or no tables to look at."""
     try:
         # Before the first migrate there is nothing to check, and saying so would be noise.
         if Country._meta.db_table not in connection.introspection.table_names():
             return []
-        return reference_data_errors()
+        return reference_data_problems()
     except DatabaseError:
         # No database to look at (not created, not reachable, half migrated): other checks and
         # /healthz report that; this check is only about the data.
         return []
 
 
-def reference_data_errors() -> list[Error]:
-    """Every integrity problem in the reference data, as system-check Errors."""
+def log_problems() -> None:
+    """Log each problem once, as a worker starts; never raises (a start must not fail on data)."""
+    try:
+        problems = current_problems()
+    except Exception:  # a start-up log line is not worth a worker that cannot start
+        logger.exception("The reference-data integrity check could not run")
+        return
+    for problem in problems:
+        logger.warning("%s: %s", problem.id, problem.msg, extra={"check_id": problem.id})
+    if problems:
+        logger.warning(
+            "The reference data has %d integrity problem(s); `manage.py load_reference_data` restores fixtures/",
+            len(problems),
+        )
+
+
+def reference_data_problems() -> list[Problem]:
+    """Every integrity problem in the reference data, as system-check Warnings."""
     data = _Snapshot()
     return [
         *data.dangling_references(),
@@ -134,17 +168,17 @@ class _Snapshot:
                 for field in foreign_keys:
                     target = row[field.attname]
                     if target is not None and target not in self.ids[field.related_model]:
-                        yield Error(
+                        yield Problem(
                             f"{_name(model)} {self.label(model, row)}: its {field.name} points at "
                             f"{field.related_model._meta.verbose_name} #{target}, which does not exist",
-                            id="pathways.E007",
+                            id="pathways.W007",
                         )
         for credential_id, classification_id in self.credential_classifications:
             if credential_id not in self.ids[Credential] or classification_id not in self.ids[Classification]:
-                yield Error(
+                yield Problem(
                     f"Credential {self.code(Credential, credential_id)} covers classification "
                     f"{self.code(Classification, classification_id)}, but one of them does not exist",
-                    id="pathways.E007",
+                    id="pathways.W007",
                 )
 
     def classifications_in_use(self):
@@ -154,9 +188,9 @@ class _Snapshot:
             if row["country_id"] in in_use and row["classification_id"] in kinds:
                 in_use[row["country_id"]].add(kinds[row["classification_id"]])
         for country in sorted(in_use, key=lambda pk: self.code(Country, pk)):
-            for kind, check_id in ((ClassificationKind.DIAGNOSIS, "E001"), (ClassificationKind.PROCEDURE, "E002")):
+            for kind, check_id in ((ClassificationKind.DIAGNOSIS, "W001"), (ClassificationKind.PROCEDURE, "W002")):
                 if kind not in in_use[country]:
-                    yield Error(
+                    yield Problem(
                         f"Country {self.code(Country, country)} has no {kind.label.lower()} classification in use",
                         hint="Add a country usage for it.",
                         id=f"pathways.{check_id}",
@@ -167,22 +201,22 @@ class _Snapshot:
         countries = sorted(self.ids[Country], key=lambda pk: self.code(Country, pk))
         for origin, destination in permutations(countries, 2):
             if (origin, destination) not in pairs:
-                yield Error(
+                yield Problem(
                     f"Route {self.code(Country, origin)} → {self.code(Country, destination)} is missing",
-                    id="pathways.E003",
+                    id="pathways.W003",
                 )
         for country in countries:
             if (None, country) not in pairs:
-                yield Error(
+                yield Problem(
                     f"Country {self.code(Country, country)} has no entry route (for someone new to coding)",
-                    id="pathways.E004",
+                    id="pathways.W004",
                 )
         for row in self.rows[Route]:
             if row["origin_id"] is not None and not 1 <= row["difficulty"] <= 4:
-                yield Error(
+                yield Problem(
                     f"Route {self.route_labels[row['pk']]} has difficulty {row['difficulty']}; "
                     "a route between two countries needs 1 (low) to 4 (very high)",
-                    id="pathways.E008",
+                    id="pathways.W008",
                 )
 
     def route_credentials(self):
@@ -192,28 +226,28 @@ class _Snapshot:
             belongs_to = credential_country.get(row["credential_id"])
             destination = route_destination.get(row["route_id"])
             if belongs_to is not None and destination is not None and belongs_to != destination:
-                yield Error(
+                yield Problem(
                     f"Route {self.route_labels[row['route_id']]} expects credential "
                     f"{self.code(Credential, row['credential_id'])}, which belongs to "
                     f"{self.code(Country, belongs_to)}, not {self.code(Country, destination)}",
-                    id="pathways.E005",
+                    id="pathways.W005",
                 )
 
     def gap_levels(self):
         levels = ", ".join(GapLevel.values)
         for row in self.rows[ClassificationGap]:
             if row["level"] not in GapLevel.values:
-                yield Error(
+                yield Problem(
                     f"Classification gap {self.label(ClassificationGap, row)} has level {row['level']!r}, "
                     f"which is not one of {levels}",
-                    id="pathways.E006",
+                    id="pathways.W006",
                 )
         for row in self.rows[Route]:
             if row["extra_gap_level"] and row["extra_gap_level"] not in GapLevel.values:
-                yield Error(
+                yield Problem(
                     f"Route {self.route_labels[row['pk']]} has extra gap level {row['extra_gap_level']!r}, "
                     f"which is not one of {levels}",
-                    id="pathways.E006",
+                    id="pathways.W006",
                 )
 
 

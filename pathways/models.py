@@ -337,11 +337,12 @@ class Route(Provenance):
         Country,
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="routes_out",
         help_text="Empty for someone not trained yet.",
     )
-    destination = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="routes_in")
+    # PROTECT: deleting a country must not silently take its routes (and every plan to or from it) along.
+    destination = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="routes_in")
     difficulty = models.PositiveSmallIntegerField(choices=Difficulty.choices)
     headline = models.CharField(max_length=200, blank=True, help_text="A short phrase, e.g. 'The shortest jump'.")
     summary = models.TextField()
@@ -469,8 +470,9 @@ class ClassificationGap(Provenance):
     conventions (ICD-10-AM 13th to 12th).
     """
 
-    from_classification = models.ForeignKey(Classification, on_delete=models.CASCADE, related_name="gaps_out")
-    to_classification = models.ForeignKey(Classification, on_delete=models.CASCADE, related_name="gaps_in")
+    # PROTECT: deleting a classification must not silently take the gaps recorded for it along.
+    from_classification = models.ForeignKey(Classification, on_delete=models.PROTECT, related_name="gaps_out")
+    to_classification = models.ForeignKey(Classification, on_delete=models.PROTECT, related_name="gaps_in")
     level = models.CharField(max_length=20, choices=GapLevel.choices)
     note = models.TextField(blank=True)
 

@@ -9,7 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from pathways.models import (
+    Classification,
+    ClassificationGap,
     Country,
+    CountryUsage,
     Credential,
     ReferenceVersion,
     Route,
@@ -49,11 +52,9 @@ def sample(db, tmp_path):
 
 
 @pytest.fixture
-def reference_data(db, tmp_path):
-    """The real reference data the session loaded; the sample if fixtures/ is still empty."""
-    if not Country.objects.exists():
-        directory = write_fixtures(tmp_path / "fixtures", sample_fixtures())
-        call_command("load_reference_data", fixtures_dir=directory, verbosity=0)
+def reference_data(db):
+    """The real reference data the session loaded (tests/conftest.py); missing data fails, never substitutes."""
+    assert Country.objects.exists(), "fixtures/ loaded no reference data"
 
 
 def _url(model, action, *args):
@@ -228,3 +229,50 @@ def test_a_course_adviser_can_view_but_not_change_add_or_delete(reference_data, 
     assert adviser.post(_url(model, "change", obj.pk), {"_save": "Save"}).status_code == 403
     assert adviser.get(_url(model, "add")).status_code == 403
     assert adviser.get(_url(model, "delete", obj.pk)).status_code == 403
+
+
+# Faults: what a content editor sees when the data is broken, and deletions that would break it
+
+
+def test_a_content_editor_sees_a_banner_naming_what_is_wrong(sample, editor):
+    Route.objects.get(origin__code="US", destination__code="NZ").delete()
+    page = editor.get(reverse("admin:index")).content.decode()
+    assert 'id="reference-problems"' in page
+    assert "The reference data has 1 problem." in page
+    assert "Route US → NZ is missing" in page
+
+
+def test_no_banner_when_the_data_is_whole(sample, editor):
+    assert 'id="reference-problems"' not in editor.get(reverse("admin:index")).content.decode()
+
+
+def test_the_banner_is_for_content_editors_only(sample, adviser):
+    Route.objects.get(origin__code="US", destination__code="NZ").delete()
+    assert 'id="reference-problems"' not in adviser.get(reverse("admin:index")).content.decode()
+
+
+def test_deleting_a_country_that_routes_use_is_refused_in_plain_words(sample, editor):
+    country = Country.objects.get(code="NZ")
+    page = editor.get(_url(Country, "delete", country.pk)).content.decode()
+    assert "would require deleting the following protected related objects" in page
+    assert "AU → NZ" in page
+    response = editor.post(_url(Country, "delete", country.pk), {"post": "yes"})
+    assert response.status_code == 200
+    assert Country.objects.filter(code="NZ").exists()
+    assert Route.objects.filter(destination__code="NZ").count() == 3
+
+
+def test_deleting_a_classification_that_gaps_use_is_refused(sample, editor):
+    gap = ClassificationGap.objects.select_related("to_classification").first()
+    CountryUsage.objects.filter(classification=gap.to_classification).delete()
+    gap.to_classification.credentials.clear()
+    response = editor.post(
+        _url(Classification, "changelist"),
+        {"action": "delete_selected", "_selected_action": [gap.to_classification.pk], "post": "yes"},
+    )
+    assert response.status_code == 200
+    assert "would require deleting the following protected related objects" in response.content.decode()
+    assert f'Classification gap: <a href="{_url(ClassificationGap, "change", gap.pk)}">{gap}</a>' in (
+        response.content.decode()
+    )
+    assert ClassificationGap.objects.filter(pk=gap.pk).exists()

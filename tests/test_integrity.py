@@ -9,14 +9,14 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
+from io import StringIO
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import SystemCheckError
 from django.db import connection
 
-from pathways.checks import reference_data_errors
+from pathways.checks import log_problems, reference_data_problems
 from pathways.models import ClassificationGap, CountryUsage, Credential, Route, RouteCredential
 from tests.test_fixtures import sample_fixtures, write_fixtures
 
@@ -29,7 +29,7 @@ def sample(db, tmp_path):
 
 
 def _messages() -> list[str]:
-    return [f"{error.id}: {error.msg}" for error in reference_data_errors()]
+    return [f"{error.id}: {error.msg}" for error in reference_data_problems()]
 
 
 @contextmanager
@@ -66,39 +66,39 @@ def test_the_loaded_reference_data_passes_the_integrity_check(db):
 
 def test_the_check_reads_a_fixed_number_of_queries(sample, django_assert_max_num_queries):
     with django_assert_max_num_queries(13):
-        reference_data_errors()
+        reference_data_problems()
 
 
 def test_a_country_without_a_diagnosis_classification_is_reported(sample):
     CountryUsage.objects.filter(country__code="AU", classification__kind="diagnosis").delete()
-    assert _messages() == ["pathways.E001: Country AU has no diagnosis classification in use"]
+    assert _messages() == ["pathways.W001: Country AU has no diagnosis classification in use"]
 
 
 def test_a_country_without_a_procedure_classification_is_reported(sample):
     CountryUsage.objects.filter(country__code="NZ", classification__code="achi").delete()
-    assert _messages() == ["pathways.E002: Country NZ has no procedure classification in use"]
+    assert _messages() == ["pathways.W002: Country NZ has no procedure classification in use"]
 
 
 def test_a_missing_route_is_reported(sample):
     _route("US", "NZ").delete()
-    assert _messages() == ["pathways.E003: Route US → NZ is missing"]
+    assert _messages() == ["pathways.W003: Route US → NZ is missing"]
 
 
 def test_a_missing_entry_route_is_reported(sample):
     Route.objects.filter(origin__isnull=True, destination__code="NZ").delete()
-    assert _messages() == ["pathways.E004: Country NZ has no entry route (for someone new to coding)"]
+    assert _messages() == ["pathways.W004: Country NZ has no entry route (for someone new to coding)"]
 
 
 def test_a_credential_from_the_wrong_country_is_reported(sample):
     RouteCredential.objects.filter(route=_route("AU", "US")).update(credential=Credential.objects.get(code="hlt50321"))
-    assert _messages() == ["pathways.E005: Route AU → US expects credential hlt50321, which belongs to AU, not US"]
+    assert _messages() == ["pathways.W005: Route AU → US expects credential hlt50321, which belongs to AU, not US"]
 
 
 def test_a_gap_level_outside_the_vocabulary_is_reported(sample):
     with _check_constraints_off(ClassificationGap, "gap_level_valid"):
         ClassificationGap.objects.filter(from_classification__code="achi").update(level="huge")
     assert _messages() == [
-        "pathways.E006: Classification gap achi → cpt has level 'huge', which is not one of "
+        "pathways.W006: Classification gap achi → cpt has level 'huge', which is not one of "
         "none, minor, moderate, major, new"
     ]
 
@@ -107,7 +107,7 @@ def test_an_extra_gap_level_outside_the_vocabulary_is_reported(sample):
     with _check_constraints_off(Route, "route_extra_gap_level_valid"):
         Route.objects.filter(pk=_route("NZ", "US").pk).update(extra_gap_level="vast")
     assert _messages() == [
-        "pathways.E006: Route NZ → US has extra gap level 'vast', which is not one of none, minor, moderate, major, new"
+        "pathways.W006: Route NZ → US has extra gap level 'vast', which is not one of none, minor, moderate, major, new"
     ]
 
 
@@ -149,22 +149,50 @@ def test_a_dangling_reference_is_reported_naming_the_row(sample, model, row, fie
     finally:
         # Deferred foreign keys are checked before the test transaction rolls back.
         model.objects.filter(pk=target.pk).update(**{field: original})
-    assert f"pathways.E007: {expected}, which does not exist" in messages
+    assert f"pathways.W007: {expected}, which does not exist" in messages
 
 
 def test_a_cross_country_route_without_a_difficulty_is_reported(sample):
     Route.objects.filter(pk=_route("AU", "NZ").pk).update(difficulty=0)
     assert _messages() == [
-        "pathways.E008: Route AU → NZ has difficulty 0; a route between two countries needs 1 (low) to 4 (very high)"
+        "pathways.W008: Route AU → NZ has difficulty 0; a route between two countries needs 1 (low) to 4 (very high)"
     ]
 
 
-def test_manage_py_check_reports_integrity_errors(sample):
+def _check_output(*args) -> str:
+    out, err = StringIO(), StringIO()
+    call_command("check", *args, stdout=out, stderr=err)
+    return out.getvalue() + err.getvalue()
+
+
+def test_check_database_default_names_the_missing_route_and_does_not_fail(sample):
     _route("US", "NZ").delete()
-    with pytest.raises(SystemCheckError) as raised:
-        call_command("check")
-    assert "pathways.E003" in str(raised.value)
-    assert "Route US → NZ is missing" in str(raised.value)
+    output = _check_output("--database", "default")
+    assert "pathways.W003" in output
+    assert "Route US → NZ is missing" in output
+
+
+def test_plain_check_does_not_read_the_reference_data(sample, django_assert_num_queries):
+    # Every command runs the general checks first: the data must never be able to stop one.
+    _route("US", "NZ").delete()
+    with django_assert_num_queries(0):
+        output = _check_output()
+    assert "pathways" not in output
+
+
+def test_each_problem_is_logged_when_a_worker_starts(sample, caplog):
+    _route("US", "NZ").delete()
+    with caplog.at_level("WARNING", logger="pathways.integrity"):
+        log_problems()
+    messages = [record.getMessage() for record in caplog.records]
+    assert "pathways.W003: Route US → NZ is missing" in messages
+    assert any("1 integrity problem" in message for message in messages)
+
+
+def test_nothing_is_logged_when_the_data_is_whole(sample, caplog):
+    with caplog.at_level("WARNING", logger="pathways.integrity"):
+        log_problems()
+    assert caplog.records == []
 
 
 def test_manage_py_check_is_silent_before_migrate(tmp_path):
@@ -175,3 +203,50 @@ def test_manage_py_check_is_silent_before_migrate(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def _manage(env, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True
+    )
+
+
+def test_with_a_route_deleted_every_command_still_runs_and_the_loader_restores_it(tmp_path):
+    """The fault a content editor can cause in admin: nothing stops, check names it, load repairs it."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "LOG_LEVEL": "WARNING"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # the real settings, as an operator runs them
+    for args in (["migrate", "--no-input"], ["load_reference_data"]):
+        assert _manage(env, *args).returncode == 0
+    deleted = _manage(
+        env,
+        "shell",
+        "-c",
+        "from pathways.models import Route; Route.objects.get(origin__code='GB', destination__code='US').delete()",
+    )
+    assert deleted.returncode == 0, deleted.stderr
+
+    for args in (
+        ["send_notifications"],
+        ["purge_personal_data"],
+        ["clearsessions"],
+        ["migrate", "--no-input"],
+        ["export_reference_data", "--fixtures-dir", str(tmp_path / "exported")],
+    ):
+        result = _manage(env, *args)
+        assert result.returncode == 0, f"{args}: {result.stderr}"
+    check = _manage(env, "check", "--database", "default")
+    assert check.returncode == 0
+    assert "pathways.W003" in check.stderr
+    assert "Route GB → US is missing" in check.stderr
+    worker = subprocess.run(  # what a gunicorn worker does as it starts
+        [sys.executable, "-c", "import advisor.wsgi"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True
+    )
+    assert worker.returncode == 0, worker.stderr
+    assert "pathways.W003: Route GB → US is missing" in worker.stderr
+
+    restored = _manage(env, "load_reference_data")
+    assert restored.returncode == 0, restored.stderr
+    assert " 0 created" not in restored.stdout
+    check = _manage(env, "check", "--database", "default")
+    assert "pathways" not in check.stdout + check.stderr
+    assert "no issues" in check.stdout

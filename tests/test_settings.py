@@ -178,6 +178,7 @@ print(type(backend).__module__, backend.host, backend.port, backend.use_tls)
 # Headers, in this process (tests/settings.py: DEBUG off, plain HTTP; secure=True asks as HTTPS would) ----
 
 
+PLAN = "origin=AU&credential=hlt50321&setting=inpatient&years=2&destination=GB"
 PAGES = ["/", "/questions/origin/", "/compare/", "/privacy/", "/healthz", "/admin/login/", "/no-such-page/"]
 
 
@@ -205,6 +206,56 @@ def test_every_response_carries_the_security_headers(client, path, settings):
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert response.headers["Permissions-Policy"].startswith("accelerometer=(), camera=()")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", [f"/plan/?{PLAN}", f"/api/plan/?{PLAN}", "/api/openapi.json", "/static/css/site.css", "/favicon.ico"]
+)
+def test_every_other_kind_of_response_refuses_unused_browser_features(client, path):
+    for _ in range(2):  # the second answer comes from the page cache where there is one
+        response = client.get(path)
+        assert "camera=()" in response.headers["Permissions-Policy"]
+        assert "geolocation=()" in response.headers["Permissions-Policy"]
+
+
+# A request too large to read ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/questions/origin/", "/enquire/", "/admin/login/"])
+def test_a_3_mb_body_gets_a_400_that_says_it_was_too_large(client, path):
+    response = client.post(path, b"message=" + b"x" * 3_000_000, content_type="application/x-www-form-urlencoded")
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "<h1>Too much to send</h1>" in page
+    assert "larger than 2.5 MB" in page
+    assert "problem with this link" not in page
+
+
+@pytest.mark.django_db
+def test_a_form_with_1100_fields_gets_a_400_that_says_there_were_too_many(client):
+    fields = {f"field{n}": "x" for n in range(1100)}
+    response = client.post("/questions/origin/", fields)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "<h1>Too many fields</h1>" in page
+    assert "more than 1000 fields" in page
+
+
+@pytest.mark.django_db
+def test_a_link_with_1100_parameters_gets_the_same_400(client):
+    response = client.get("/plan/?" + "&".join(f"credential=c{n}" for n in range(1100)))
+    assert response.status_code == 400
+    assert "<h1>Too many fields</h1>" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_bad_plan_link_still_says_it_is_a_problem_with_the_link(client):
+    response = client.get("/plan/?origin=XX&destination=GB")
+    assert response.status_code == 400
+    assert "There is a problem with this link" in response.content.decode()
 
 
 @pytest.mark.django_db

@@ -16,7 +16,7 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
+        "executable_path": os.environ.get("CHROMIUM", "/usr/bin/chromium"),  # make test checks it is there
         "args": [
             "--no-sandbox",
             "--disable-gpu",
