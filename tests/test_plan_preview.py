@@ -3,7 +3,6 @@ and the same as what saving it then changes."""
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Group, User
 from django.db.models import Model
 from django.urls import reverse
 
@@ -21,16 +20,14 @@ from pathways.models import (
     TransferableSkill,
 )
 from pathways.reference import build_reference
-from tests.test_admin_reference import _form_data
+from tests.test_admin_reference import _form_data, _staff
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def editor(client):
-    user = User.objects.create_user("edith", "edith@example.org", "not-a-real-password-1", is_staff=True)
-    user.groups.add(Group.objects.get(name="Content editors"))
-    client.force_login(user)
+    client.force_login(_staff("edith", "Content editors"))
     return client
 
 

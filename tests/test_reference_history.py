@@ -6,7 +6,6 @@ import io
 import zipfile
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -14,15 +13,9 @@ from django.utils.html import escape
 
 from pathways.models import ClassificationGap, Country, CountryUsage, Credential, ReferenceVersion, Route, Source
 from pathways.recheck import citing_facts, fact_models
-from tests.test_admin_reference import _form_data
+from tests.test_admin_reference import _form_data, _staff
 
 pytestmark = pytest.mark.django_db
-
-
-def _staff(username, group):
-    user = User.objects.create_user(username, f"{username}@example.org", "not-a-real-password-1", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 @pytest.fixture

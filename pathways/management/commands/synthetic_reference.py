@@ -123,8 +123,9 @@ def synthetic_reference(countries: int, seed: int = 1) -> dict[str, list[dict]]:
                 awarded_by=[f"body-{low}"],
                 kind=kind,
                 classifications=[[f"dx-{low}"], [f"px-{low}"]],
-                months_min=months[0],
-                months_max=months[1],
+                duration_min=months[0],
+                duration_max=months[1],
+                duration_unit="month",
                 summary=f"A synthetic {kind}.",
             )
         add("credentials.json", code=f"{low}-exam", name=f"{name} exam", country=[code], awarded_by=[f"body-{low}"],
