@@ -111,7 +111,6 @@ class _Sources:
         self.items: dict[tuple, Source] = {}
         self.oldest = ""  # the oldest last-checked date of any fact cited
 
-
     def cite(self, provenance: Provenance) -> int:
         if provenance.last_checked and (not self.oldest or provenance.last_checked < self.oldest):
             self.oldest = provenance.last_checked
