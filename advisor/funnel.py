@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import close_old_connections, connection, transaction
 from django.dispatch import receiver
+from django.http import QueryDict
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
@@ -68,7 +69,7 @@ def classify(request, response) -> tuple[str, str, str] | None:
         if name in _PAGE_VIEWS:
             return _PAGE_VIEWS[name], "", ""
         if name == "advisor:plan":
-            return FunnelStep.PLAN, _origin(request.GET.get("origin", "")), _country(request.GET.get("destination", ""))
+            return FunnelStep.PLAN, *_move(request.META.get("QUERY_STRING", ""))
         return None
     # A valid answer or a sent enquiry redirects (303); a form with errors answers 200 and is not counted.
     # htmx follows the same redirect, so a journey with JavaScript counts exactly like one without.
@@ -94,6 +95,13 @@ def _resolve(path: str) -> tuple[str | None, str | None]:
 def _urls_changed(setting, **kwargs):
     if setting == "ROOT_URLCONF":
         _resolve.cache_clear()
+
+
+@functools.lru_cache(maxsize=1024)
+def _move(query: str) -> tuple[str, str]:
+    """(origin, destination) of a plan link; remembered, as cached plan pages repeat the same few links."""
+    params = QueryDict(query)
+    return _origin(params.get("origin", "")), _country(params.get("destination", ""))
 
 
 def _country(value: str) -> str:
