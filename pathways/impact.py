@@ -17,7 +17,8 @@ from django.db import transaction
 from pathways import presenter, rules
 from pathways.reference import build_reference
 
-ASPECTS = ("Difficulty", "Expected time", "Steps", "Gap levels", "Warnings", "Other wording")
+# Difficulty is shown for every group, changed or not; these are listed only when they change.
+ASPECTS = ("Expected time", "Steps", "Gap levels", "Warnings", "Other wording")
 
 
 def reference_after(apply: Callable[[], object]) -> rules.Reference:
@@ -100,7 +101,7 @@ class MoveImpact:
 
     @property
     def learners(self) -> str:
-        return f"{_join(self.settings)} coders, holding {_join(self.held, 'or')}"
+        return f"{rules.join(self.settings)} coders, holding {rules.join(self.held, 'or')}"
 
 
 def _step_line(step) -> str:
@@ -115,10 +116,6 @@ def _change(aspect: str, before: tuple[str, ...], after: tuple[str, ...]) -> Cha
     if aspect == "Other wording":  # long: only the sentences that go and the ones that come
         before, after = tuple(t for t in before if t not in after), tuple(t for t in after if t not in before)
     return Change(aspect, before, after)
-
-
-def _join(items: list[str], word: str = "and") -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
 
 
 def _name(item) -> str:
@@ -138,7 +135,7 @@ def _move(profile: rules.LearnerProfile, reference: rules.Reference) -> str:
 
 def plan_changes(before: rules.Reference, after: rules.Reference) -> list[MoveImpact]:
     """Every profile whose plan reads differently, grouped by move and by identical change."""
-    grouped: dict[tuple[str, tuple[Change, ...]], MoveImpact] = {}
+    grouped: dict[tuple[str, tuple[str, str], tuple[Change, ...]], MoveImpact] = {}
     for profile in dict.fromkeys([*profiles(before), *profiles(after)]):
         if not all(code in before.credentials and code in after.credentials for code in profile.credentials):
             continue  # a learner can only hold what both versions list
@@ -148,7 +145,7 @@ def plan_changes(before: rules.Reference, after: rules.Reference) -> list[MoveIm
         changes = tuple(
             _change(aspect, old.get(aspect, ("No plan",)), new.get(aspect, ("No plan",)))
             for aspect in ASPECTS
-            if old.get(aspect) != new.get(aspect) and aspect != "Difficulty"
+            if old.get(aspect) != new.get(aspect)
         )
         reference = after if new else before
         move = _move(profile, reference)
