@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pathways.management.commands.export_reference_data import fixture_objects, fixture_text
+from pathways.management.commands.load_reference_data import with_key_relations
 from pathways.models import Provenance, ReferenceVersion, Source
 
 
@@ -43,7 +44,7 @@ def due_q() -> Q:
 
 
 def due_facts(model):
-    return model.objects.filter(due_q())
+    return with_key_relations(model).filter(due_q())
 
 
 def can_edit_reference(user) -> bool:
@@ -102,7 +103,7 @@ class CheckedForm(forms.Form):
 def recheck_view(model_admin, request):
     if not can_edit_reference(request.user):
         raise PermissionDenied
-    rows = [row for model in fact_models() for row in due_facts(model).select_related("source")]
+    rows = [row for model in fact_models() for row in due_facts(model)]
     form = CheckedForm(request.POST or None, rows=rows)
     if request.method == "POST" and form.is_valid():
         note = form.cleaned_data["note"].strip()
@@ -152,7 +153,7 @@ def recheck_view(model_admin, request):
 
 
 def citing_facts(source) -> list:
-    return [row for model in fact_models() for row in model.objects.filter(source=source)]
+    return [row for model in fact_models() for row in with_key_relations(model).filter(source=source)]
 
 
 class RepointForm(forms.Form):

@@ -256,3 +256,13 @@ def test_the_fixtures_flag_what_domain_md_section_8_leaves_unverified():
     assert CountryUsage.objects.get_by_natural_key("GB", "opcs-4").verify  # whether OPCS-4.11 is out
     assert all(route.verify for route in Route.objects.filter(destination__code="NZ"))  # NZ entry requirements
     assert not ClassificationGap.objects.get_by_natural_key("achi", "opcs-4").verify
+
+
+def test_the_recheck_list_reads_a_fixed_number_of_rows_however_many_are_due(
+    client, edith, django_assert_max_num_queries
+):
+    for model in fact_models():  # every fact due: several hundred rows
+        model.objects.update(verify=True)
+    with django_assert_max_num_queries(40):
+        page = client.get(reverse("admin:pathways_source_recheck"))
+    assert page.context["count"] > 300
