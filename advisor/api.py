@@ -65,7 +65,7 @@ def plan_json(request):
         response = JsonResponse({"errors": form.errors_as_dict()}, status=400)
         response["Cache-Control"] = "no-cache"
         return response
-    # Shareable: advisor.cache.PageCacheMiddleware answers the same URL again without this view.
+    # Shareable: advisor.cache.PageCache answers the same URL again without Django.
     return page_cache.share(HttpResponse(plan_body(form), content_type="application/json"))
 
 

@@ -1,14 +1,15 @@
 """Caches that keep pages cheap to serve, built on Django's cache framework (caches["pages"]: a bounded
 per-process LocMemCache, or Redis when REDIS_URL is set), and what may never be cached.
 
-- PageCacheMiddleware is Django's own page cache (django.utils.cache: get_cache_key and learn_cache_key, so
-  the key covers the full URL and every header the response varies on), applied only to the responses views
-  mark with share() (start, plan, compare, /api/plan/), keyed also on the reference-data version, and placed
-  just inside the request log so a hit skips the rest of the middleware. It stores the complete response as
-  it left the stack, Content-Security-Policy and security headers included. A response is only stored if it
-  is a 200 or 400, sets no cookie, is not private and carries no CSP nonce; one that varies on Cookie
-  (start) only when the request has no cookies, so no visitor's cookies become a key of their own.
-  Conditional requests go to the view (the API answers them with 304).
+- PageCache is the WSGI application in front of Django's (advisor/wsgi.py). It stores only the responses
+  views mark with share() (start, plan, compare, /api/plan/), in caches["pages"], keyed on the reference-data
+  version, the URL (scheme, host, path and query) and the request headers that page's responses vary on
+  (learned from their Vary header, as django.utils.cache does, but kept in the process: a handful of paths).
+  A hit is answered with the status, headers and body Django gave the first time (Content-Security-Policy
+  and security headers included), counted in the funnel and logged like any request. A response is only
+  stored if it is a 200 or 400, sets no cookie, is not private and carries no CSP nonce; one that varies on
+  Cookie (start) only when the request has no cookies, and then only answers requests without cookies, so
+  no visitor's cookies become a key of their own. Conditional requests go to the view (the API answers 304).
 - `form_page()` caches the rendered body of a blank form page with holes where per-request values go:
   the CSRF token, and whatever the caller adds (the enquiry form's submission id and signed time-trap
   token). The page is rendered once with placeholders in place of those values; every request then
@@ -17,22 +18,30 @@ per-process LocMemCache, or Redis when REDIS_URL is set), and what may never be 
 """
 
 import hashlib
+import logging
 import re
 import time
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import setting_changed
 from django.db import DatabaseError
 from django.dispatch import receiver
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
-from django.utils.cache import get_cache_key, has_vary_header, learn_cache_key
+from django.utils.cache import has_vary_header
 from django.utils.csp import CSP
+from django.utils.http import split_header_value
 
+from advisor import funnel, logs
 from pathways.reference import current_stamp
+from pathways.signals import reference_changed
 
-_public_paths: set[str] = set()  # paths whose views gave a shareable response (a handful: one per public view)
+# Paths whose views gave a shareable response (a handful: one per public view), each with the request headers
+# (as META keys) those responses vary on.
+log = logging.getLogger(__name__)
+_public_paths: dict[str, tuple[str, ...]] = {}
 _stamp: list = [0.0, None]  # [monotonic time read, (version, changed_at)]
 # Request headers that make the answer conditional: let the view decide (the API answers 304).
 _CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
@@ -44,14 +53,26 @@ def pages():
 
 def clear() -> None:
     pages().clear()
+    _forget()
+
+
+def _forget() -> None:
     _public_paths.clear()
     _stamp[:] = [0.0, None]
 
 
 @receiver(setting_changed)
-def _settings_changed(**kwargs):
-    # Pages carry settings (operator details, security headers): tests that change them start afresh.
-    clear()
+def _settings_changed(setting, **kwargs):
+    # Pages carry settings (operator details, security headers): tests that change them start afresh
+    # (new CACHES are a new store: only what this process learned about the old one goes).
+    _forget() if setting == "CACHES" else clear()
+
+
+@receiver(reference_changed)
+def _reference_changed(**kwargs):
+    # This process changed the reference data: its next page reads the new version at once (other workers
+    # within PAGE_CACHE_VERSION_SECONDS).
+    _stamp[:] = [0.0, None]
 
 
 def reference_stamp() -> tuple:
@@ -77,11 +98,11 @@ def htmx_mode(request) -> str:
     return "restore" if meta.get("HTTP_HX_HISTORY_RESTORE_REQUEST") == "true" else "partial"
 
 
-# --- Public pages, answered before the middleware stack -----------------------------------------------
+# --- Public pages, answered before Django's handler -----------------------------------------------------
 
 
 def share(response):
-    """Mark a response of a page without personal state as fit for PageCacheMiddleware."""
+    """Mark a response of a page without personal state as fit for PageCache."""
     response.page_cache_public = True
     return response
 
@@ -91,39 +112,83 @@ def _storable(request, response) -> bool:
         return False
     if response.streaming or response.cookies or "private" in response.get("Cache-Control", ""):
         return False
-    if request.COOKIES and has_vary_header(response, "Cookie"):
+    if has_vary_header(response, "*") or (request.COOKIES and has_vary_header(response, "Cookie")):
         return False
     policies = response.get("Content-Security-Policy", "") + response.get("Content-Security-Policy-Report-Only", "")
     return "'nonce-" not in policies  # a nonce must differ on every response
 
 
-class PageCacheMiddleware:
-    """Second in MIDDLEWARE, just inside the request log: a hit skips everything else."""
+def _learn(request, response) -> tuple[str, ...]:
+    """Remember the request headers this path's responses vary on (all of them seen so far) and return them."""
+    names = {"HTTP_" + name.upper().replace("-", "_") for name in split_header_value(response.get("Vary", ""))}
+    known = _public_paths.get(request.path, ())
+    if not names <= set(known):
+        _public_paths[request.path] = known = tuple(sorted(names | set(known)))
+    return known
 
-    def __init__(self, get_response):
-        self.get_response = get_response
 
-    def __call__(self, request):
-        if request.method != "GET" or request.path not in _public_paths or any(h in request.META for h in _CONDITIONAL):
-            # Only paths that gave a shareable response before pay for reading the version row
-            # (not /healthz, static files, the questions or the admin).
-            response = self.get_response(request)
-            if getattr(response, "page_cache_public", False):
-                _public_paths.add(request.path)
-            return response
+def _page_key(request, prefix: str, headers: tuple[str, ...]) -> str:
+    meta = request.META
+    url = f"{request.scheme}://{meta.get('HTTP_HOST', '')}{request.path}?{meta.get('QUERY_STRING', '')}"
+    varies = "\n".join(meta.get(name, "") for name in headers)
+    return f"page.{prefix}.{hashlib.md5(f'{url}\n{varies}'.encode(), usedforsecurity=False).hexdigest()}"
+
+
+def _cached(request) -> tuple | None:
+    """The stored (status line, headers, body) for this request, or None to let Django answer it."""
+    headers = _public_paths.get(request.path) if request.method == "GET" else None
+    if headers is None or any(h in request.META for h in _CONDITIONAL):
+        return None
+    if "HTTP_COOKIE" in headers and request.COOKIES:
+        return None  # a page that depends on cookies, asked with cookies
+    return pages().get(_page_key(request, _key_prefix(), headers))
+
+
+def _store(request, response) -> None:
+    if not getattr(response, "page_cache_public", False):
+        return
+    headers = _learn(request, response)
+    if request.method == "GET" and not any(h in request.META for h in _CONDITIONAL) and _storable(request, response):
+        entry = (f"{response.status_code} {response.reason_phrase}", list(response.items()), response.content)
+        pages().set(_page_key(request, _key_prefix(), headers), entry)
+
+
+class PageCache:
+    """The WSGI application in front of Django's (advisor/wsgi.py): a hit never reaches Django's handler.
+
+    Django's own cache middleware, even first in MIDDLEWARE, answers a hit for about twice what a bare view
+    costs (request signals, the middleware chain, get_cache_key's i18n and header-list lookups, unpickling
+    a whole HttpResponse); the budget allows 1.67 times (bench/RESULTS.md). Here a hit is a dictionary
+    lookup, one cache read of bytes, the funnel count and the request log line, as Django would give them.
+    Anything unexpected (the database or a shared cache unreachable) lets Django answer as if uncached.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        request = WSGIRequest(environ)
         try:
-            prefix = _key_prefix()
+            entry = _cached(request)
         except DatabaseError:
-            return self.get_response(request)  # the view says what happened, as it would uncached
-        cache = pages()
-        key = get_cache_key(request, prefix, "GET", cache=cache)
-        if key is not None and (response := cache.get(key)) is not None:
+            entry = None  # the version cannot be read: the view says what happened, as it would uncached
+        except Exception:
+            log.exception("page cache unavailable")
+            entry = None
+        if entry is None:
+            response = self.application(environ, start_response)
+            try:
+                _store(request, response)
+            except Exception:
+                log.exception("page cache unavailable")
             return response
-        response = self.get_response(request)
-        if _storable(request, response):
-            key = learn_cache_key(request, response, cache.default_timeout, prefix, cache=cache)
-            cache.set(key, response)
-        return response
+        status, headers, body = entry
+        status_code = int(status[:3])
+        funnel.count(request, status_code)
+        logs.log_request(request, status_code, started)
+        start_response(status, headers)
+        return [body]
 
 
 # --- Blank form pages with per-request holes ------------------------------------------------------------

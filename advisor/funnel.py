@@ -55,7 +55,7 @@ _exit_hook: list = [False]
 _last_error_log: list = [0.0]
 
 
-def classify(request, response) -> tuple[str, str, str] | None:
+def classify(request, status: int) -> tuple[str, str, str] | None:
     """(step, origin, destination) for a request that is a funnel step, else None."""
     if request.method not in ("GET", "POST"):
         return None
@@ -64,7 +64,6 @@ def classify(request, response) -> tuple[str, str, str] | None:
     name, step = (match.view_name, match.kwargs.get("step")) if match else _resolve(request.path_info)
     if name is None:
         return None
-    status = response.status_code
     if request.method == "GET" and status == 200:
         if name in _PAGE_VIEWS:
             return _PAGE_VIEWS[name], "", ""
@@ -227,12 +226,17 @@ class FunnelMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        try:
-            if key := classify(request, response):
-                add(*key)
-        except Exception:
-            # Never more than one log line a minute, however often it fails.
-            if time.monotonic() - _last_error_log[0] > 60:
-                _last_error_log[0] = time.monotonic()
-                log.exception("funnel count dropped")
+        count(request, response.status_code)
         return response
+
+
+def count(request, status: int) -> None:
+    """Count the request if it is a funnel step (also for pages answered by advisor.cache.PageCache)."""
+    try:
+        if key := classify(request, status):
+            add(*key)
+    except Exception:
+        # Never more than one log line a minute, however often it fails.
+        if time.monotonic() - _last_error_log[0] > 60:
+            _last_error_log[0] = time.monotonic()
+            log.exception("funnel count dropped")

@@ -57,8 +57,13 @@ class RequestLogMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        method, path, status = request.method, request.path, response.status_code
-        duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        extra = {"method": method, "path": path, "status": status, "duration_ms": duration_ms}
-        request_logger.info("%s %s %s", method, path, status, extra=extra)
+        log_request(request, response.status_code, started)
         return response
+
+
+def log_request(request, status: int, started: float) -> None:
+    """The request's line (also for pages answered by advisor.cache.PageCache, before Django's handler)."""
+    method, path = request.method, request.path
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    extra = {"method": method, "path": path, "status": status, "duration_ms": duration_ms}
+    request_logger.info("%s %s %s", method, path, status, extra=extra)

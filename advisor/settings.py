@@ -63,12 +63,10 @@ SPEED_OFF = set(envlist("SPEED_OFF"))
 
 MIDDLEWARE = [
     "advisor.logs.RequestLogMiddleware",
-    # Counts questionnaire steps in memory (anonymous, no database write on the request path). Before the page
-    # cache, so cached pages are counted too: see advisor/funnel.py.
+    # Counts questionnaire steps in memory (anonymous, no database write on the request path): see
+    # advisor/funnel.py. Repeat GETs of public pages never get here: advisor.cache.PageCache (advisor/wsgi.py)
+    # answers them, logs and counts them, with the headers this stack gave them the first time.
     "advisor.funnel.FunnelMiddleware",
-    # Answers repeat GETs of public pages (start, plan, compare, /api/plan/) before the rest of the stack,
-    # with the headers the stack gave them the first time: see advisor/cache.py.
-    "advisor.cache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "advisor.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -90,8 +88,6 @@ MIDDLEWARE = [
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
-if "page-cache" in SPEED_OFF:
-    MIDDLEWARE.remove("advisor.cache.PageCacheMiddleware")
 
 # django-axes first, so a locked-out username+IP is refused before the password is checked.
 AUTHENTICATION_BACKENDS = [
@@ -160,9 +156,9 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 400},
         },
     }
-# Cached public pages check the reference-data version row on every request (0), or at most once per this
-# many seconds per process: a change then shows within that time, for one query a request less.
-PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", "0"))
+# Cached pages read the reference-data version row at most once per this many seconds per process (0: on
+# every request). The process that changes the data sees the change at once; other workers within this time.
+PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", "1"))
 # Plans and destination rankings each worker keeps for the reference data it holds (least recently used out
 # first). A plan is a few KB: the defaults bound both memos at a few MB per worker.
 PLAN_MEMO_SIZE = envint("PLAN_MEMO_SIZE", "2000")

@@ -34,8 +34,8 @@ PUBLIC_MAX_AGE = 600  # seconds browsers and proxies may keep a public page
 def _public_page(view):
     """Mark a page with no personal state as shareable: public for PUBLIC_MAX_AGE, varying on HX-Request.
 
-    advisor.cache.PageCacheMiddleware then keeps the complete response (security headers included) by
-    full URL, reference-data version and htmx mode, and answers repeats before the middleware stack runs.
+    advisor.cache.PageCache then keeps the complete response (security headers included) by full URL,
+    reference-data version and the headers it varies on, and answers repeats before Django's handler runs.
     """
 
     @wraps(view)

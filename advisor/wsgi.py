@@ -5,6 +5,14 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advisor.settings")
 application = get_wsgi_application()
 
+from django.conf import settings  # noqa: E402 - needs the settings module chosen above
+
+from advisor.cache import PageCache  # noqa: E402 - needs the apps loaded above
+
+# Repeat GETs of public pages are answered in front of Django's handler (advisor/cache.py).
+if "page-cache" not in settings.SPEED_OFF:
+    application = PageCache(application)
+
 # Each worker says at start-up what is wrong with the reference data (it still starts and serves).
 from django.db import connections  # noqa: E402 - needs the apps loaded above
 

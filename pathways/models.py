@@ -11,6 +11,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from pathways.signals import reference_changed
+
 
 class SourceKind(models.TextChoices):
     SEED = "seed", "Source article"
@@ -540,4 +542,5 @@ class ReferenceVersion(models.Model):
         """
         cls.objects.get_or_create(pk=1)
         cls.objects.filter(pk=1).update(version=F("version") + 1, changed_at=timezone.now())
+        reference_changed.send(sender=cls)
         return cls.objects.values_list("version", flat=True).get(pk=1)
