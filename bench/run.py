@@ -16,6 +16,7 @@ driven side by side with fixtures/ served at the same time, to set its throughpu
 A benchmark, not a test: `make test` never runs it.
 """
 
+import logging
 import os
 import re
 import shutil
@@ -308,16 +309,15 @@ def count_queries() -> dict[str, str]:
     import django
 
     django.setup()
-    import logging
-
-    logging.getLogger("advisor.request").setLevel(logging.WARNING)  # one line per request is noise here
     from django.core.cache import cache
     from django.db import connection
     from django.test import Client, RequestFactory
     from django.test.utils import CaptureQueriesContext
 
     from advisor import cache as page_cache
-    from advisor.wsgi import application
+    from advisor.wsgi import application  # configures logging again (django.setup())
+
+    logging.getLogger("advisor.request").setLevel(logging.WARNING)  # one line per request is noise here
 
     def wsgi_get(path):
         status = []
