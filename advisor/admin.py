@@ -26,6 +26,7 @@ from advisor import privacy, replies
 from advisor.enquiry_forms import normalise_phone
 from advisor.models import STATUS_RANK, Enquiry, EnquiryNote, NotificationOutbox, Status, add_business_days
 from pathways import presenter
+from pathways.reference import load_reference
 
 access_log = logging.getLogger("advisor.access")
 
@@ -436,6 +437,12 @@ def _display_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def _credential_name(code: str) -> str:
+    """The credential's name, or its code when the reference data no longer has it."""
+    credential = load_reference().credentials.get(code)
+    return credential.name if credential else code
+
+
 def plan_summary_html(plan: dict):
     """The plan snapshot as an adviser reads it: the learner's answers, then the plan in the presenter's words."""
     if not plan:
@@ -445,7 +452,7 @@ def plan_summary_html(plan: dict):
         "<p>Setting: {}; years of experience: {}; held: {}</p>",
         plan.get("setting", "?"),
         "not given" if plan.get("years") is None else plan["years"],
-        ", ".join(plan.get("held_credentials") or []) or "nothing",
+        ", ".join(_credential_name(code) for code in plan.get("held_credentials") or []) or "nothing",
     )
     steps = [line for line in lines[2:] if line[:1].isdigit()]
     notes = [line for line in lines[2:] if not line[:1].isdigit()]

@@ -128,6 +128,7 @@ def test_the_detail_page_shows_the_plan_as_a_readable_summary(client, adviser):
     assert "Difficulty: High. Expected time: 2 to 3 years." in page
     assert "<li>Get a coding job first</li><li>Complete the Clinical Coding Standards Course (CCSC)" in page
     assert '"credentials"' not in page  # not raw JSON
+    assert "held: HLT50321 Diploma of Clinical Coding</p>" in page, "the credential by name, not its code"
     assert 'href="mailto:ada@example.org"' in page and 'href="tel:+61412000111"' in page
 
 
