@@ -57,7 +57,7 @@ def _html_to_text(html) -> str:
 
 def fill(text: str, enquiry: Enquiry, adviser) -> str:
     """The template's placeholders replaced; anything else in braces is left as it was typed."""
-    names = {code: country.name for code, country in load_reference().countries.items()}
+    names = {code: country.in_sentence for code, country in load_reference().countries.items()}
     values = {
         "learner_name": enquiry.name,
         "adviser_name": adviser.get_full_name() or adviser.get_username(),

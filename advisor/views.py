@@ -252,7 +252,7 @@ def compare(request):
                 {"item": r, "reasons": presenter.ranking_reasons(r)} for r in rank_destinations(rank_from, reference)
             ]
             origin = rank_from or questionnaire.NEW_TO_CODING
-            origin_name = reference.countries[rank_from].name if rank_from else "no coding training"
+            origin_name = reference.countries[rank_from].in_sentence if rank_from else "no coding training"
         else:
             origin_error = form.errors["origin"][0]
     context = {

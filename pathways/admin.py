@@ -187,7 +187,7 @@ class CountryAdmin(ReferenceAdmin):
     autocomplete_fields = ["governing_body", "source"]
     inlines = [CountryUsageInline]
     fieldsets = _fieldsets(
-        (None, ["code", "name", "profession", "governing_body"]),
+        (None, ["code", "name", "name_in_sentence", "profession", "governing_body"]),
         ("Funding", ["grouper", "funding_note"]),
         ("The work", ["coding_scope", "keeping_current"]),
     )

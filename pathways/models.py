@@ -164,6 +164,9 @@ class Organisation(Provenance):
 class Country(Provenance):
     code = models.CharField(max_length=2, unique=True, help_text="ISO 3166-1 alpha-2, e.g. AU, GB.")
     name = models.CharField(max_length=100)
+    name_in_sentence = models.CharField(
+        max_length=100, blank=True, help_text='The name inside a sentence, when it differs: "the United Kingdom".'
+    )
     profession = models.CharField(max_length=100, help_text="What the profession is called there.")
     grouper = models.CharField(max_length=200, help_text="Grouper and funding model, as learners read it.")
     funding_note = models.TextField(blank=True)

@@ -134,9 +134,9 @@ class _Sources:
 
 def move_name(plan: RetrainingPlan) -> str:
     if plan.origin is None:
-        return f"Starting out in {plan.destination.name}"
+        return f"Starting out in {plan.destination.in_sentence}"
     if plan.origin.code == plan.destination.code:
-        return f"Progressing in {plan.destination.name}"
+        return f"Progressing in {plan.destination.in_sentence}"
     return f"{plan.origin.name} to {plan.destination.name}"
 
 

@@ -141,6 +141,7 @@ class UsageInfo:
 class CountryInfo:
     code: str
     name: str
+    name_in_sentence: str = ""  # when it differs from name: "the United Kingdom"
     profession: str = ""
     grouper: str = ""
     governing_body: str = ""
@@ -150,6 +151,11 @@ class CountryInfo:
     provenance: Provenance = field(default_factory=lambda: Provenance("inferred"))
     # Filled in by Reference: classification codes by kind, e.g. {"diagnosis": ("icd-10-am",)}.
     classifications: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def in_sentence(self) -> str:
+        """The name as it reads inside a sentence: "in the United Kingdom", "in Australia"."""
+        return self.name_in_sentence or self.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,6 +115,7 @@ def build_reference(version: int = 0) -> rules.Reference:
             "id",
             "code",
             "name",
+            "name_in_sentence",
             "profession",
             "grouper",
             "governing_body_id",
@@ -128,6 +129,7 @@ def build_reference(version: int = 0) -> rules.Reference:
         rules.CountryInfo(
             code=row["code"],
             name=row["name"],
+            name_in_sentence=row["name_in_sentence"],
             profession=row["profession"],
             grouper=row["grouper"],
             governing_body=organisations.get(row["governing_body_id"], ""),

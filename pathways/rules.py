@@ -260,7 +260,7 @@ def plan_without_memo(profile: LearnerProfile, reference: Reference) -> Retraini
                 warnings.append(
                     PlanNote(
                         f"requires-employment-{credential.code}",
-                        f"{credential.name} is only open once you are employed as a coder in {destination.name}: "
+                        f"{credential.name} is only open once you are employed as a coder in {destination.in_sentence}: "
                         "you cannot take it before you arrive.",
                         reference.credentials[credential.code].provenance,
                     )
@@ -307,7 +307,7 @@ def plan_without_memo(profile: LearnerProfile, reference: Reference) -> Retraini
 
     if no_move:
         difficulty = 0
-        headline = f"No move needed: progress and keep current in {destination.name}"
+        headline = f"No move needed: progress and keep current in {destination.in_sentence}"
         summary = ""  # how to keep current is the last step; said once
     else:
         difficulty = route.difficulty

@@ -84,6 +84,17 @@ def test_plan_for_someone_new_to_coding(client):
     assert "HLT50321" in html
 
 
+def test_country_names_read_as_english_inside_sentences(client):
+    html = client.get("/plan/?origin=none&setting=inpatient&destination=US").content.decode()
+    assert "<h1>Starting out in the United States</h1>" in html
+    assert "What employers in the United States expect" in html
+    html = client.get("/plan/?origin=AU&setting=inpatient&destination=GB").content.decode()
+    assert "<h1>Australia to United Kingdom</h1>" in html, "a heading of two names stays a label"
+    assert "moving from Australia to the United Kingdom" in html
+    start = client.get("/").content.decode()
+    assert "New Zealand, the United Kingdom or the United States and want to work" in start
+
+
 def test_plan_links_to_an_adviser_compare_and_change_answers_with_the_same_parameters(client):
     html = client.get(AU_TO_GB).content.decode()
     query = "origin=AU&amp;credential=hlt50321&amp;setting=inpatient&amp;years=2&amp;destination=GB"

@@ -76,7 +76,7 @@ def test_a_template_is_filled_with_the_learners_name_the_plan_summary_and_the_ad
     enquiry = make_enquiry()
     response = client.get(reply_url(enquiry), {"template": templates["GB"].pk})
     form = response.context["form"]
-    assert form.initial["subject"] == "Your move to United Kingdom"
+    assert form.initial["subject"] == "Your move to the United Kingdom"
     body = form.initial["body"]
     assert body.startswith("Dear Ada Example,\n\n")
     # The summary the enquiry page in admin shows, as text.
