@@ -260,8 +260,8 @@ def plan_without_memo(profile: LearnerProfile, reference: Reference) -> Retraini
                 warnings.append(
                     PlanNote(
                         f"requires-employment-{credential.code}",
-                        f"{credential.name} is only open once you are employed as a coder in {destination.in_sentence}: "
-                        "you cannot take it before you arrive.",
+                        f"{credential.name} is only open once you are employed as a coder in "
+                        f"{destination.in_sentence}: you cannot take it before you arrive.",
                         reference.credentials[credential.code].provenance,
                     )
                 )
