@@ -40,6 +40,8 @@ Figure = Annotated[Duration | None, Doc(description="null = no published figure.
 
 @shape
 class Provenance:
+    """Where a fact comes from: the citation a learner can follow."""
+
     kind: Annotated[str, Doc(enum=["seed", "official", "third-party", "inferred"])]
     title: str
     url: str
@@ -213,6 +215,8 @@ class Ranked:
 
 @shape
 class Plan:
+    """A retraining plan for one learner profile. Fields may be added, none removed or renamed."""
+
     origin: Annotated[Origin | None, Doc(description="null for someone not trained yet.")]
     destination: Destination
     setting: Annotated[str, Doc(enum=list(SETTINGS))]
