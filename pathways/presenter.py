@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from pathways import plan_shapes as shapes
 from pathways.plan_shapes import Source
@@ -241,23 +241,22 @@ def present(plan: RetrainingPlan) -> PlanText:
 # --- JSON ------------------------------------------------------------------------------------------
 
 
+def _fill(shape: type, record, **given):
+    """A shape from a record: the record's values for the fields of the same name, then those given."""
+    return shape(**{f.name: getattr(record, f.name) for f in fields(shape) if hasattr(record, f.name)} | given)
+
+
 def _provenance(value: Provenance) -> shapes.Provenance:
-    # `detail` stays in the contract, always empty: our working notes are never published.
-    return shapes.Provenance(
-        kind=value.kind,
-        title=value.title,
-        url=value.url,
-        last_checked=value.last_checked,
-        publisher=value.publisher,
-    )
+    # `detail` stays in the contract, always empty (its default): our working notes are never published.
+    return _fill(shapes.Provenance, value)
 
 
 def _duration(duration: Duration | None) -> shapes.Duration | None:
-    return shapes.Duration(min=duration.min, max=duration.max, unit=duration.unit) if duration else None
+    return _fill(shapes.Duration, duration) if duration else None
 
 
 def _note(note) -> shapes.Note:
-    return shapes.Note(code=note.code, text=note.text, provenance=_provenance(note.provenance))
+    return _fill(shapes.Note, note, provenance=_provenance(note.provenance))
 
 
 def ranking_reasons(ranked) -> str:
@@ -276,14 +275,11 @@ def plan_json(plan: RetrainingPlan, reference: Reference) -> dict:
     """The plan JSON of DESIGN.md, plus the added fields: the shapes of pathways.plan_shapes, filled in."""
     text = present(plan)
     profile = plan.profile
-    route = plan.route
-    destination = plan.destination
     steps = [
-        shapes.Step(
-            number=words.number,
+        _fill(
+            shapes.Step,
+            words,
             kind=step.kind,
-            title=words.title,
-            detail=words.detail,
             options=[shapes.Option(**option) for option in words.options],
             months=step.months,
             duration=_duration(step.duration),
@@ -295,100 +291,44 @@ def plan_json(plan: RetrainingPlan, reference: Reference) -> dict:
         )
         for step, words in zip(plan.steps, text.steps, strict=True)
     ]
-    credentials = [
-        shapes.Credential(
-            code=c.code,
-            name=c.name,
-            awarded_by=c.awarded_by,
-            kind=c.kind,
-            held=c.held,
-            note=c.note,
-            step=c.step,
-            setting=c.setting,
-            duration=_duration(c.duration),
-            within=c.within,
-            duration_note=c.duration_note,
-            prerequisites=c.prerequisites,
-            requires_employment=c.requires_employment,
-            keeping_current=c.keeping_current,
-            provenance=_provenance(c.provenance),
-            months=c.months,
-        )
-        for c in plan.credentials
-    ]
     ranking = [
-        shapes.Ranked(
-            code=r.code,
-            name=r.name,
-            rank=r.rank,
-            label=r.label,
-            new_gaps=r.new_gaps,
-            major_gaps=r.major_gaps,
+        _fill(
+            shapes.Ranked,
+            r,
             credential_months=r.credential_months or None,
             credential_months_partial=r.credential_time_partial,
-            headline=r.headline,
             reasons=ranking_reasons(r),
         )
         for r in rank_destinations(profile.origin, reference, profile.setting, profile.credentials)
     ]
-    body = shapes.Plan(
-        origin=shapes.Origin(code=plan.origin.code, name=plan.origin.name) if plan.origin else None,
-        destination=shapes.Destination(
-            code=destination.code,
-            name=destination.name,
-            profession=destination.profession,
-            grouper=destination.grouper,
-            governing_body=destination.governing_body,
-            coding_scope=destination.coding_scope,
-        ),
+    body = _fill(
+        shapes.Plan,
+        plan,
+        origin=_fill(shapes.Origin, plan.origin) if plan.origin else None,
+        destination=_fill(shapes.Destination, plan.destination),
         setting=profile.setting,
         years=profile.years,
         held_credentials=sorted(profile.credentials),
         difficulty=shapes.Difficulty(rank=plan.difficulty, label=plan.difficulty_label),
-        headline=plan.headline,
-        summary=plan.summary,
         move=text.move,
-        route=None
-        if route is None
-        else shapes.Route(
-            origin=route.origin,
-            destination=route.destination,
-            headline=route.headline,
-            summary=route.summary,
-            employer_expectation=route.employer_expectation,
-            local_conventions=route.local_conventions,
-            provenance=_provenance(route.provenance),
-        ),
+        route=_fill(shapes.Route, plan.route, provenance=_provenance(plan.route.provenance)) if plan.route else None,
         transferable_skills=[s.text for s in plan.transferable_skills],
         transferable_skill_details=[_note(s) for s in plan.transferable_skills],
         classifications=[
-            shapes.Classification(
-                code=c.code,
-                name=c.name,
-                kind=c.kind,
-                edition=c.edition,
-                gap=c.gap,
-                known_from=c.known_from,
-                note=c.note,
-                provenance=_provenance(c.provenance),
-                gap_label=GAP_LABELS.get(c.gap, c.gap),
+            _fill(
+                shapes.Classification, c, provenance=_provenance(c.provenance), gap_label=GAP_LABELS.get(c.gap, c.gap)
             )
             for c in plan.classifications
         ],
         other_gaps=[
-            shapes.OtherGap(
-                code=g.code,
-                title=g.title,
-                gap=g.gap,
-                note=g.note,
-                provenance=_provenance(g.provenance),
-                gap_label=GAP_LABELS.get(g.gap, g.gap),
-            )
+            _fill(shapes.OtherGap, g, provenance=_provenance(g.provenance), gap_label=GAP_LABELS.get(g.gap, g.gap))
             for g in plan.other_gaps
         ],
-        credentials=credentials,
+        credentials=[
+            _fill(shapes.Credential, c, duration=_duration(c.duration), provenance=_provenance(c.provenance))
+            for c in plan.credentials
+        ],
         steps=steps,
-        total_months=plan.total_months,
         total_duration=_duration(plan.total),
         total_is_partial=plan.untimed_steps > 0,
         time_text=text.time,
@@ -399,7 +339,6 @@ def plan_json(plan: RetrainingPlan, reference: Reference) -> dict:
         note_details=[_note(n) for n in plan.notes],
         sources=text.sources,
         ranking=ranking,
-        reference_version=plan.reference_version,
     )
     return as_json(body)
 
