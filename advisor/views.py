@@ -22,7 +22,7 @@ from advisor import cache as page_cache
 from advisor import questionnaire
 from advisor.forms import CompareQueryForm, PlanQueryForm
 from advisor.pages import bad_plan_link, render_page, see_other
-from pathways import presenter
+from pathways import presenter, timeline
 from pathways.models import ClassificationKind
 from pathways.ranking import rank_destinations
 from pathways.reference import load_reference
@@ -183,7 +183,7 @@ def plan(request):
         "page_title": "Your plan: " + words.move,
         "plan": result,
         "words": words,
-        "timeline": presenter.timeline(words, result),
+        "timeline": timeline.draw(words, result),
         "gap_rows": [
             {**row, "source": source}
             for row, source in zip(_gap_rows(result, reference), words.gap_sources, strict=True)

@@ -21,7 +21,6 @@ from pathways.models import (
     Country,
     CountryUsage,
     Credential,
-    DurationUnit,
     Organisation,
     ReferenceVersion,
     Route,
@@ -30,7 +29,9 @@ from pathways.models import (
     Source,
     TransferableSkill,
 )
+from pathways.presenter import duration_text
 from pathways.preview_admin import PREVIEW, PlanPreviewMixin
+from pathways.records import Duration
 
 PROVENANCE_FIELDS = ["source_kind", "source", "source_detail", "last_checked", "verify"]
 SOURCE_FIELDSET = (
@@ -235,14 +236,10 @@ class CredentialAdmin(ReferenceAdmin):
 
     @admin.display(description="Duration")
     def duration(self, credential):
+        # In the presenter's words, as learners read it.
         if credential.duration_min is None or not credential.duration_unit:
-            return "no published figure"
-        unit = DurationUnit(credential.duration_unit).label
-        if credential.duration_max is None:
-            return f"at least {credential.duration_min} {unit}"
-        if credential.duration_min == credential.duration_max:
-            return f"{credential.duration_min} {unit}"
-        return f"{credential.duration_min}–{credential.duration_max} {unit}"
+            return duration_text(None)
+        return duration_text(Duration(credential.duration_min, credential.duration_max, credential.duration_unit))
 
 
 # Routes

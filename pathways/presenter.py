@@ -4,9 +4,10 @@ Contract:
 - `present(plan)` gives the plan page's words: the move, where the learner stands, how hard, how
   long (and why some steps are not counted), the steps in order with what each covers, warnings,
   notes and numbered sources (publisher, title, link, last checked).
-- `plan_json(plan, reference)` is the plan JSON of DESIGN.md, built from the same words, so the API,
-  the enquiry snapshot, the adviser's summary, the notification email and the `plan` command
-  (`summary_lines`, `plan_text`) all say what the page says.
+- `plan_json(plan, reference)` is the plan JSON of DESIGN.md, built from the same words into the
+  shapes of `pathways.plan_shapes` (which /api/openapi.json describes), so the API, the enquiry
+  snapshot, the adviser's summary, the notification email and the `plan` command (`summary_lines`,
+  `plan_text`) all say what the page says. The page's timeline is drawn by `pathways.timeline`.
 - Standard library only. A figure reads as its source gives it: a range ("2 to 3 years"), a minimum
   ("at least 21 days") or "no published figure"; never "at least A to B".
 """
@@ -15,11 +16,14 @@ from __future__ import annotations
 
 import datetime
 import textwrap
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields
 
+from pathways import plan_shapes as shapes
+from pathways.plan_shapes import Source
 from pathways.ranking import rank_destinations
-from pathways.records import GAP_LABELS, MONTHS_PER_UNIT, WORKED_OUT, Duration, Provenance, Reference
+from pathways.records import GAP_LABELS, WORKED_OUT, Duration, Provenance, Reference
 from pathways.rules import PlanStep, RetrainingPlan, join
+from pathways.shapes import as_json
 
 UNITS = {"day": ("day", "days"), "week": ("week", "weeks"), "month": ("month", "months"), "year": ("year", "years")}
 # How the step for each kind of credential begins.
@@ -53,17 +57,6 @@ def duration_text(duration: Duration | None) -> str:
 
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-@dataclass
-class Source:
-    number: int
-    kind: str
-    kind_label: str
-    publisher: str
-    title: str
-    url: str
-    last_checked: str
 
 
 @dataclass
@@ -119,13 +112,13 @@ class _Sources:
         key = (provenance.kind, provenance.publisher, provenance.title, provenance.url)
         if key not in self.items:
             self.items[key] = Source(
-                len(self.items) + 1,
-                provenance.kind,
-                SOURCE_KIND_LABELS.get(provenance.kind, provenance.kind),
-                provenance.publisher,
-                provenance.title,
-                provenance.url,
-                provenance.last_checked,
+                number=len(self.items) + 1,
+                kind=provenance.kind,
+                kind_label=SOURCE_KIND_LABELS.get(provenance.kind, provenance.kind),
+                publisher=provenance.publisher,
+                title=provenance.title,
+                url=provenance.url,
+                last_checked=provenance.last_checked,
             )
         elif provenance.last_checked > self.items[key].last_checked:
             self.items[key].last_checked = provenance.last_checked
@@ -248,27 +241,22 @@ def present(plan: RetrainingPlan) -> PlanText:
 # --- JSON ------------------------------------------------------------------------------------------
 
 
-def _plain(value):
-    """Records as JSON values: dataclasses by their fields, a Duration as {min, max, unit}."""
-    if isinstance(value, Provenance):
-        # `detail` stays in the contract, always empty: our working notes are never published.
-        return {
-            "kind": value.kind,
-            "title": value.title,
-            "url": value.url,
-            "detail": "",
-            "last_checked": value.last_checked,
-            "publisher": value.publisher,
-        }
-    if is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, tuple | list):
-        return [_plain(item) for item in value]
-    return value
+def _fill(shape: type, record, **given):
+    """A shape from a record: the record's values for the fields of the same name, then those given."""
+    return shape(**{f.name: getattr(record, f.name) for f in fields(shape) if hasattr(record, f.name)} | given)
 
 
-def _months(months) -> list | None:
-    return list(months) if months else None
+def _provenance(value: Provenance) -> shapes.Provenance:
+    # `detail` stays in the contract, always empty (its default): our working notes are never published.
+    return _fill(shapes.Provenance, value)
+
+
+def _duration(duration: Duration | None) -> shapes.Duration | None:
+    return _fill(shapes.Duration, duration) if duration else None
+
+
+def _note(note) -> shapes.Note:
+    return _fill(shapes.Note, note, provenance=_provenance(note.provenance))
 
 
 def ranking_reasons(ranked) -> str:
@@ -284,92 +272,75 @@ def ranking_reasons(ranked) -> str:
 
 
 def plan_json(plan: RetrainingPlan, reference: Reference) -> dict:
-    """The plan JSON of DESIGN.md, plus the added fields the OpenAPI document lists."""
+    """The plan JSON of DESIGN.md, plus the added fields: the shapes of pathways.plan_shapes, filled in."""
     text = present(plan)
     profile = plan.profile
-    route = plan.route
-    step_rows = []
-    for step, words in zip(plan.steps, text.steps, strict=True):
-        step_rows.append(
-            {
-                "number": words.number,
-                "kind": step.kind,
-                "title": words.title,
-                "detail": words.detail,
-                "options": words.options,
-                "months": _months(step.months),
-                "duration": _plain(step.duration),
-                "within": step.within,
-                "time_text": words.time,
-                "credentials": list(step.credentials),
-                "covers": words.covers,
-                "provenance": _plain(step.provenance),
-            }
+    steps = [
+        _fill(
+            shapes.Step,
+            words,
+            kind=step.kind,
+            options=[shapes.Option(**option) for option in words.options],
+            months=step.months,
+            duration=_duration(step.duration),
+            within=step.within,
+            time_text=words.time,
+            credentials=step.credentials,
+            covers=[shapes.Cover(**cover) for cover in words.covers],
+            provenance=_provenance(step.provenance),
         )
-    ranking = rank_destinations(profile.origin, reference, profile.setting, profile.credentials)
-    return {
-        "origin": {"code": plan.origin.code, "name": plan.origin.name} if plan.origin else None,
-        "destination": {
-            "code": plan.destination.code,
-            "name": plan.destination.name,
-            "profession": plan.destination.profession,
-            "grouper": plan.destination.grouper,
-            "governing_body": plan.destination.governing_body,
-            "coding_scope": plan.destination.coding_scope,
-        },
-        "setting": profile.setting,
-        "years": profile.years,
-        "held_credentials": sorted(profile.credentials),
-        "difficulty": {"rank": plan.difficulty, "label": plan.difficulty_label},
-        "headline": plan.headline,
-        "summary": plan.summary,
-        "move": text.move,
-        "route": None
-        if route is None
-        else {
-            "origin": route.origin,
-            "destination": route.destination,
-            "headline": route.headline,
-            "summary": route.summary,
-            "employer_expectation": route.employer_expectation,
-            "local_conventions": route.local_conventions,
-            "provenance": _plain(route.provenance),
-        },
-        "transferable_skills": [s.text for s in plan.transferable_skills],
-        "transferable_skill_details": [
-            {"code": s.code, "text": s.text, "provenance": _plain(s.provenance)} for s in plan.transferable_skills
+        for step, words in zip(plan.steps, text.steps, strict=True)
+    ]
+    ranking = [
+        _fill(
+            shapes.Ranked,
+            r,
+            credential_months=r.credential_months or None,
+            credential_months_partial=r.credential_time_partial,
+            reasons=ranking_reasons(r),
+        )
+        for r in rank_destinations(profile.origin, reference, profile.setting, profile.credentials)
+    ]
+    body = _fill(
+        shapes.Plan,
+        plan,
+        origin=_fill(shapes.Origin, plan.origin) if plan.origin else None,
+        destination=_fill(shapes.Destination, plan.destination),
+        setting=profile.setting,
+        years=profile.years,
+        held_credentials=sorted(profile.credentials),
+        difficulty=shapes.Difficulty(rank=plan.difficulty, label=plan.difficulty_label),
+        move=text.move,
+        route=_fill(shapes.Route, plan.route, provenance=_provenance(plan.route.provenance)) if plan.route else None,
+        transferable_skills=[s.text for s in plan.transferable_skills],
+        transferable_skill_details=[_note(s) for s in plan.transferable_skills],
+        classifications=[
+            _fill(
+                shapes.Classification, c, provenance=_provenance(c.provenance), gap_label=GAP_LABELS.get(c.gap, c.gap)
+            )
+            for c in plan.classifications
         ],
-        "classifications": [{**_plain(c), "gap_label": GAP_LABELS.get(c.gap, c.gap)} for c in plan.classifications],
-        "other_gaps": [{**_plain(g), "gap_label": GAP_LABELS.get(g.gap, g.gap)} for g in plan.other_gaps],
-        "credentials": [{**_plain(c), "months": _months(c.months)} for c in plan.credentials],
-        "steps": step_rows,
-        "total_months": _months(plan.total_months),
-        "total_duration": _plain(plan.total),
-        "total_is_partial": plan.untimed_steps > 0,
-        "time_text": text.time,
-        "time_note": text.time_note,
-        "first_step": text.first_step,
-        "warnings": [_plain(w) for w in plan.warnings],
-        "notes": [n.text for n in plan.notes],
-        "note_details": [_plain(n) for n in plan.notes],
-        "sources": [_plain(s) for s in text.sources],
-        "ranking": [
-            {
-                "code": r.code,
-                "name": r.name,
-                "rank": r.rank,
-                "label": r.label,
-                "new_gaps": r.new_gaps,
-                "major_gaps": r.major_gaps,
-                "credential_months": _months(r.credential_months),
-                "credential_months_partial": r.credential_time_partial,
-                "headline": r.headline,
-                "reasons": ranking_reasons(r),
-            }
-            for r in ranking
+        other_gaps=[
+            _fill(shapes.OtherGap, g, provenance=_provenance(g.provenance), gap_label=GAP_LABELS.get(g.gap, g.gap))
+            for g in plan.other_gaps
         ],
-        "reference_version": plan.reference_version,
-    }
+        credentials=[
+            _fill(shapes.Credential, c, duration=_duration(c.duration), provenance=_provenance(c.provenance))
+            for c in plan.credentials
+        ],
+        steps=steps,
+        total_duration=_duration(plan.total),
+        total_is_partial=plan.untimed_steps > 0,
+        time_text=text.time,
+        time_note=text.time_note,
+        first_step=text.first_step,
+        warnings=[_note(w) for w in plan.warnings],
+        notes=[n.text for n in plan.notes],
+        note_details=[_note(n) for n in plan.notes],
+        sources=text.sources,
+        ranking=ranking,
+    )
+    return as_json(body)
 
 
 # --- Plain text (adviser summary, email, command) ----------------------------------------------------
@@ -424,65 +395,3 @@ def plan_text(data: dict, width: int = 88) -> str:
     if data.get("notes"):
         lines += ["", "Good to know:"] + [wrap(f"- {note}") for note in data["notes"]]
     return "\n".join(lines) + "\n"
-
-
-# --- The timeline ------------------------------------------------------------------------------------
-
-TIMELINE_WIDTH = 640
-_LABEL_WIDTH = 36
-_ROW = 30
-_UNTIMED_WIDTH = 14
-
-
-def timeline(text: PlanText, plan: RetrainingPlan) -> dict | None:
-    """Bars for an SVG drawn to scale in months, one row per step; None when no step has a figure.
-
-    A range is a solid bar to its minimum and a pale one on to its maximum; a minimum alone ends in a
-    pale open tail; a step with no figure is a dashed mark; a period taken within another starts with it.
-    """
-    steps = [(s, w) for s, w in zip(plan.steps, text.steps, strict=True) if s.kind != "keep-current"]
-    if not any(s.duration for s, _ in steps):
-        return None
-
-    def span(duration: Duration) -> tuple[float, float]:
-        low = duration.min * MONTHS_PER_UNIT[duration.unit]
-        return low, duration.max * MONTHS_PER_UNIT[duration.unit] if duration.max is not None else low
-
-    length = 0.0
-    for step, _ in steps:
-        if step.duration and step.within is None:
-            length += span(step.duration)[1]
-    scale = (TIMELINE_WIDTH - _LABEL_WIDTH - 120) / max(length, 1)
-    rows, clock, starts = [], 0.0, {}
-    for index, (step, words) in enumerate(steps):
-        y = 8 + index * _ROW
-        start = starts.get(step.within, clock) if step.within else clock
-        for code in step.credentials:
-            starts[code] = clock
-        row = {"number": words.number, "y": y, "text_y": y + 15, "x": _LABEL_WIDTH + start * scale}
-        if step.duration is None:
-            row.update(kind="untimed", width=_UNTIMED_WIDTH, label="no figure")
-        else:
-            low, high = span(step.duration)
-            open_ended = step.duration.max is None
-            row.update(
-                kind="open" if open_ended else "range",
-                solid=max(low * scale, 3),
-                pale=max((high - low) * scale, 0) if not open_ended else 24,
-                label=duration_text(step.duration),
-            )
-            row["width"] = row["solid"] + row["pale"]
-            row["pale_x"] = row["x"] + row["solid"]
-            if step.within is None:
-                clock += high
-        row["label_x"] = row["x"] + row["width"] + 6
-        rows.append({k: round(v, 1) if isinstance(v, float) else v for k, v in row.items()})
-    height = 8 + len(rows) * _ROW + 24
-    years = int(length // 12)
-    ticks = [
-        {"x": round(_LABEL_WIDTH + m * scale, 1), "label": f"{m // 12} yr" if m else "0"}
-        for m in range(0, int(length) + 1, 12)
-    ]
-    if years == 0:
-        ticks = [{"x": _LABEL_WIDTH, "label": "0"}, {"x": _LABEL_WIDTH + length * scale, "label": f"{length:.0f} mo"}]
-    return {"width": TIMELINE_WIDTH, "height": height, "rows": rows, "axis_y": height - 18, "ticks": ticks}

@@ -128,6 +128,16 @@ def test_a_content_editor_can_open_the_reference_version_read_only(editor):
     assert editor.get(_url(ReferenceVersion, "add")).status_code == 403
 
 
+def test_the_credential_list_gives_durations_in_the_words_learners_read(reference_data, editor):
+    # The plan page's words: a minimum stays a minimum, and a range reads "A to B", as learners see it.
+    def listed(code):
+        return editor.get(_url(Credential, "changelist"), {"q": code}).content.decode()
+
+    assert "at least 21 days" in listed("nhs-ccsc")
+    assert "10 to 12 weeks" in listed("vetassess-599915")
+    assert "12 months" in listed("hlt50321")
+
+
 def test_saving_a_country_unchanged_works_and_bumps_the_version(sample, editor):
     country = Country.objects.get(code="NZ")
     url = _url(Country, "change", country.pk)

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from advisor.forms import MAX_CREDENTIALS
 from pathways.models import ReferenceVersion
 from pathways.presenter import plan_json
 from pathways.reference import clear_cache, load_reference
@@ -232,3 +233,59 @@ def test_any_parameters_give_200_or_400_never_500(client, params):
     assert response.status_code in (200, 400)
     body = response.json()
     assert ("errors" in body) == (response.status_code == 400)
+
+
+def _reachable_profiles(reference):
+    """Every origin (and none) to every destination in every setting, holding nothing, each credential of
+    the two countries alone, or all of the origin's: every kind of step, gap, note and source the data has."""
+    for origin in (*COUNTRIES, None):
+        for destination in COUNTRIES:
+            own = [c.code for c in reference.credentials_for(origin)] if origin else []
+            near = own + [c.code for c in reference.credentials_for(destination) if c.code not in own]
+            held = [(), *[(code,) for code in near], tuple(own[:MAX_CREDENTIALS])]
+            for setting in ("inpatient", "outpatient", "both"):
+                for credentials in dict.fromkeys(held):
+                    yield LearnerProfile(origin, frozenset(credentials), setting, 3, destination)
+
+
+def _check_against(schema, value, components, reached, where):
+    """Walk a JSON value beside its schema: every object has exactly the properties its schema lists, in order."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        reached.add(name)
+        return _check_against(components[name], value, components, reached, f"{where} ({name})")
+    if "oneOf" in schema:
+        nullable = {"type": "null"} in schema["oneOf"]
+        if value is None:
+            assert nullable, f"{where} is null"
+            return None
+        (branch,) = [branch for branch in schema["oneOf"] if branch != {"type": "null"}]
+        return _check_against(branch, value, components, reached, where)
+    if isinstance(value, dict):
+        described = list(schema["properties"])
+        assert list(value) == described, (
+            f"{where}: emitted but not described {sorted(set(value) - set(described))}, "
+            f"described but not emitted {sorted(set(described) - set(value))}"
+        )
+        for key, item in value.items():
+            _check_against(schema["properties"][key], item, components, reached, f"{where}.{key}")
+    elif isinstance(value, list):
+        items = schema.get("prefixItems") or [schema["items"]] * len(value)
+        for index, (item_schema, item) in enumerate(zip(items, value, strict=True)):
+            _check_against(item_schema, item, components, reached, f"{where}[{index}]")
+    return None
+
+
+def test_every_reachable_plan_has_exactly_the_fields_the_openapi_document_describes(openapi):
+    # The values' types are validated against the document by the tests above; this one is about the field sets.
+    components = openapi["components"]["schemas"]
+    reference = load_reference()
+    reached = set()
+    plans = 0
+    for profile in _reachable_profiles(reference):
+        body = json.loads(json.dumps(plan_json(build_plan(profile, reference), reference)))
+        _check_against({"$ref": "#/components/schemas/Plan"}, body, components, reached, "plan")
+        plans += 1
+    assert plans > 700
+    # The other way round: a shape the document describes that no plan ever emits is a schema of nothing.
+    assert reached == set(components) - {"Errors"}
