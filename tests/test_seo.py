@@ -27,7 +27,7 @@ def test_the_start_page_describes_the_service(client):
 
 def test_the_plan_page_describes_that_plan(client):
     text = description(client.get(PLAN_URL))
-    assert text.startswith("A retraining plan for a clinical coder moving from Australia to United Kingdom")
+    assert text.startswith("A retraining plan for a clinical coder moving from Australia to the United Kingdom")
     assert "(2 to 3 years)" in text
 
 
