@@ -11,9 +11,10 @@ pathways.presenter) and a link to it in admin, never the learner's contact detai
 are the delivery's id and nothing else: task rows are kept, and shown in admin.
 
 Sent once, as far as SMTP allows. The task claims its row with a conditional UPDATE before it sends (rowcount
-1 = ours, for LEASE) and records sent_at straight after, so a task that runs again finds the row sent, or
-claimed, and does nothing. The one gap SMTP leaves: a worker killed after the mail server took the message
-and before sent_at is written sends it again on the retry, with the same Message-ID and subject.
+1 = ours, for LEASE) and records sent_at as soon as the mail server has taken the message (before it even
+says goodbye), so a task that runs again finds the row sent, or claimed, and does nothing. The one gap SMTP
+leaves: a worker killed after the server took the message and before sent_at is written (a database round
+trip) sends it again on the retry, with the same Message-ID and subject.
 
 Retries: Django's Tasks have none built in. A failed attempt is recorded on the row (attempts, the error's
 type and code) and, in the same transaction, the task enqueues itself again with run_after = now + backoff
@@ -30,6 +31,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core import mail
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
@@ -136,20 +138,28 @@ def send_email(delivery_id: int) -> str:
         return "nothing to do"  # sent already, given up, or another run of the task is sending it
     delivery = EmailDelivery.objects.select_related("enquiry", "reply").get(pk=delivery_id)
     extra = {"delivery_id": delivery_id, "enquiry_id": delivery.enquiry_id}
+    sent = False
     try:
         if not delivery.reply_id and not settings.ADVISER_EMAILS:
             raise smtplib.SMTPRecipientsRefused({})  # nobody to tell: keep retrying, visible in admin
-        build_message(delivery).send()
+        message = build_message(delivery)
+        mailer = mail.mailers.default
+        # Connected first, and the goodbye to the mail server (QUIT) only once sent_at is written: the gap in
+        # which a killed worker would send the email twice is as short as it can be.
+        with mailer:
+            if mailer.send_messages([message]) != 1:
+                raise smtplib.SMTPException("the mail server took nothing")
+            EmailDelivery.objects.filter(pk=delivery_id).update(
+                attempts=delivery.attempts + 1, sent_at=timezone.now(), claimed_until=None, last_error=""
+            )
+            sent = True
     except Exception as exc:
-        error = _describe(exc)
-        gave_up = _record_failure(delivery, error)
-        log.warning("notification failed", extra={**extra, "attempts": delivery.attempts + 1, "error": error})
-        # From None: the original exception's text (an address, say) stays out of the stored traceback.
-        raise DeliveryFailed(f"{error}; {'given up' if gave_up else 'a retry is queued'}") from None
-    # Straight after the send: only a worker killed in between sends it twice.
-    EmailDelivery.objects.filter(pk=delivery_id).update(
-        attempts=delivery.attempts + 1, sent_at=timezone.now(), claimed_until=None, last_error=""
-    )
+        if not sent:  # (once sent, a failing goodbye changes nothing)
+            error = _describe(exc)
+            gave_up = _record_failure(delivery, error)
+            log.warning("notification failed", extra={**extra, "attempts": delivery.attempts + 1, "error": error})
+            # From None: the original exception's text (an address, say) stays out of the stored traceback.
+            raise DeliveryFailed(f"{error}; {'given up' if gave_up else 'a retry is queued'}") from None
     log.info("notification sent", extra=extra)
     return "sent"
 
