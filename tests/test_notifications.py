@@ -132,6 +132,16 @@ def test_a_failing_mail_server_keeps_the_enquiry_and_the_email_is_retried_with_b
     assert tasks("READY") == []
 
 
+def test_advisers_see_a_failing_email_and_its_next_try_on_the_enquiry(client, failing_smtp):
+    client.post(ENQUIRE_URL, form_data())
+    run_tasks()
+    [retry] = tasks("READY")
+    client.force_login(make_staff("avery", "Course advisers"))
+    page = client.get(f"/admin/advisor/enquiry/{Enquiry.objects.get().pk}/change/").content.decode()
+    next_try = f"{timezone.localtime(retry.run_after):%H:%M}"
+    assert f"Failed 1 times (ConnectionRefusedError (111)); next try {next_try}" in page
+
+
 def test_backoff_doubles_up_to_an_hour():
     assert [notifications.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
     assert notifications.backoff(30) == timedelta(hours=1)
