@@ -404,6 +404,8 @@ class TaskWorkers:
         """Let the workers send what is due now (retries wait minutes: those are left), then stop them."""
         import psycopg
 
+        if not self.procs:
+            return
         deadline = time.monotonic() + timeout
         with contextlib.suppress(psycopg.Error), psycopg.connect(self.database_url, autocommit=True) as connection:
             while time.monotonic() < deadline:
