@@ -86,16 +86,20 @@ def use_memory_mail(settings) -> None:
 def run_tasks() -> None:
     """Run the task worker as `manage.py db_worker --batch` does: every task due now, then stop.
 
-    In this process and on this test's database, so the test sees what the tasks did (emails land in
-    django.core.mail.outbox). The worker sets its own SIGINT/SIGTERM handlers: pytest's are put back.
+    In this process and inside this test's transaction, so the test sees what the tasks did (emails land in
+    django.core.mail.outbox). As Django's test client does for requests, the worker's recycling of database
+    connections is switched off meanwhile: it would close the connection the test's transaction lives on.
+    The worker sets its own SIGINT/SIGTERM handlers: pytest's are put back.
     """
     import signal
+    from unittest import mock
 
     from django.core.management import call_command
 
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
     try:
-        call_command("db_worker", batch=True, startup_delay=False, reload=False)
+        with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None):
+            call_command("db_worker", batch=True, startup_delay=False, reload=False)
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
