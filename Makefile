@@ -17,12 +17,13 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3.14 \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; \
 	done)
 
-.PHONY: help run test chromium serve lint format migrations-check bench bench-rules bench-preview bench-dashboard audit loadtest soak clean
+.PHONY: help run worker test chromium serve lint format migrations-check bench bench-rules bench-preview bench-dashboard audit loadtest soak clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) (SQLite, DEBUG on)"
 	@echo "make test   run the whole test suite, lint and migration checks"
 	@echo "make serve  production-like server (gunicorn, DEBUG off)"
+	@echo "make worker the task worker that sends emails (db_worker), beside make serve"
 	@echo "make bench | make audit | make loadtest | make soak (REFERENCE=synthetic: 40 fictional countries)"
 
 $(VENV)/.installed: requirements.txt
@@ -42,9 +43,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 var:
 	mkdir -p var
 
+# The task worker runs beside the development server, so emails (printed to the console in DEBUG) go out.
 run: $(VENV)/.installed var
 	DEBUG=1 $(MANAGE) migrate --no-input
 	DEBUG=1 $(MANAGE) load_reference_data
+	DEBUG=1 $(MANAGE) db_worker --no-reload & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
 	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
 # The browser tests drive Debian's Chromium (never `playwright install`). Run as root, make test installs it with
@@ -98,6 +101,11 @@ serve: $(VENV)/.installed var/secret_key
 	$(SERVE_ENV) $(MANAGE) load_reference_data $(if $(FIXTURES_DIR),--fixtures-dir $(FIXTURES_DIR))
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --verbosity 0
 	$(SERVE_ENV) exec $(VENV)/bin/gunicorn $(WSGI_APP) --bind $(HOST):$(PORT) $(GUNICORN_OPTS)
+
+# make worker: the task worker that sends the emails (advisers' notifications, replies), with make serve's
+# environment; run one or more beside the app servers (they share the queue in the database).
+worker: $(VENV)/.installed var/secret_key
+	$(SERVE_ENV) exec $(MANAGE) db_worker --no-reload
 
 bench: $(VENV)/.installed-dev var/secret_key
 	$(PY) bench/run.py

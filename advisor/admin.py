@@ -17,14 +17,16 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 from django.http import HttpResponse
+from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
+from django_tasks_db.models import DBTaskResult
 from simple_history.admin import SimpleHistoryAdmin
 
 from advisor import privacy, replies
 from advisor.enquiry_forms import normalise_phone
-from advisor.models import STATUS_RANK, Enquiry, EnquiryNote, NotificationOutbox, Status, add_business_days
+from advisor.models import STATUS_RANK, EmailDelivery, Enquiry, EnquiryNote, Status, add_business_days
 from pathways import presenter
 from pathways.reference import load_reference
 
@@ -140,7 +142,7 @@ class NotificationFailedFilter(admin.SimpleListFilter):
         return [("failed", "Failed or not sent yet"), ("sent", "Sent")]
 
     def queryset(self, request, queryset):
-        advisers = NotificationOutbox.objects.filter(enquiry=OuterRef("pk"), reply__isnull=True)
+        advisers = EmailDelivery.objects.filter(enquiry=OuterRef("pk"), reply__isnull=True)
         unsent = advisers.filter(sent_at__isnull=True, attempts__gt=0)
         sent = advisers.filter(sent_at__isnull=False)
         if self.value() == "failed":
@@ -311,7 +313,7 @@ class EnquiryAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="adviser email")
     def notification_status(self, obj):
-        rows = list(obj.notifications.filter(reply__isnull=True))
+        rows = list(obj.emails.filter(reply__isnull=True))
         if not rows:
             return "None (spam is not notified)" if obj.is_spam else "None"
         row = rows[-1]
@@ -320,8 +322,9 @@ class EnquiryAdmin(SimpleHistoryAdmin):
         if row.gave_up_at:
             return f"Gave up after {row.attempts} attempts ({row.last_error})"
         if row.attempts:
-            next_try = timezone.localtime(row.next_attempt_at)
-            return f"Failed {row.attempts} times ({row.last_error}); next try {next_try:%H:%M}"
+            retry = DBTaskResult.objects.filter(pk=row.task_id, status=TaskResultStatus.READY).first()
+            next_try = f"; next try {timezone.localtime(retry.run_after):%H:%M}" if retry else ""
+            return f"Failed {row.attempts} times ({row.last_error}){next_try}"
         return "Waiting to be sent"
 
     def save_model(self, request, obj, form, change):

@@ -1,12 +1,12 @@
-"""Enquiries from learners, the advisers' notes on them, the notification outbox and the rate-limit counters.
+"""Enquiries from learners, the advisers' notes on them, their emails and the rate-limit counters.
 
-An enquiry is the source of truth: it is written in the same transaction as its outbox row, so a
-crash or a mail server that is down can delay the advisers' email but never lose the enquiry.
+An enquiry is the source of truth: it is written in the same transaction as its email delivery and the task
+that sends it (advisor/notifications.py), so a crash or a mail server that is down can delay the advisers'
+email but never lose the enquiry.
 """
 
 import secrets
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -66,7 +66,7 @@ def add_business_days(start, days: int):
 
 class EnquiryManager(models.Manager):
     def submit(self, *, submission_id, spam_reason: str = "", **fields) -> tuple["Enquiry", bool]:
-        """Save an enquiry and its notification in one transaction; (enquiry, created).
+        """Save an enquiry and queue its notification in one transaction; (enquiry, created).
 
         The unique submission id makes this idempotent: a double click, a retry or Back-and-resubmit
         sends the same id and gets the enquiry the first request saved. The unique constraint, not a
@@ -89,10 +89,8 @@ class EnquiryManager(models.Manager):
                         **fields,
                     )
                     if not enquiry.is_spam:
-                        outbox = NotificationOutbox.objects.create(enquiry=enquiry, next_attempt_at=now)
-                        # Sending right after commit is only a shortcut; the outbox row is what makes it
-                        # durable (send_notifications picks up whatever this misses).
-                        transaction.on_commit(partial(notifications.deliver, outbox.pk))
+                        # The task is a row in this same transaction: no enquiry without it, nor it without one.
+                        notifications.queue(enquiry)
                 return enquiry, True
             except IntegrityError:
                 if existing := self.filter(submission_id=submission_id).first():
@@ -190,14 +188,14 @@ class Enquiry(models.Model):
 
     def mark_not_spam(self):
         """A false positive: out of quarantine, and the advisers hear about it like any other enquiry."""
+        from advisor import notifications
+
         self.is_spam = False
         self.spam_reason = ""
-        self.save()
-        if not self.notifications.filter(reply__isnull=True).exists():
-            from advisor import notifications
-
-            outbox = NotificationOutbox.objects.create(enquiry=self, next_attempt_at=timezone.now())
-            transaction.on_commit(partial(notifications.deliver, outbox.pk))
+        with transaction.atomic():
+            self.save()
+            if not self.emails.filter(reply__isnull=True).exists():
+                notifications.queue(self)
 
 
 class EnquiryNote(models.Model):
@@ -215,28 +213,36 @@ class EnquiryNote(models.Model):
         return f"Note on {self.enquiry_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
-class NotificationOutbox(models.Model):
-    """One adviser notification to send. Rows stay until sent; failures back off and retry."""
+class EmailDelivery(models.Model):
+    """One email to send: the advisers' notification of an enquiry, or an adviser's reply to the learner.
 
-    enquiry = models.ForeignKey(Enquiry, on_delete=models.CASCADE, related_name="notifications")
+    A task of Django's Tasks framework sends it (advisor/notifications.py); this row is what it did: how
+    many attempts, the last error, sent or given up. It is also the guard that keeps a task that runs twice
+    from sending twice.
+    """
+
+    enquiry = models.ForeignKey(Enquiry, on_delete=models.CASCADE, related_name="emails")
     created_at = models.DateTimeField(default=timezone.now)
-    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set for an adviser's reply to the learner (the note holds its text); empty for the advisers' own email.
+    reply = models.OneToOneField(
+        EnquiryNote, null=True, blank=True, on_delete=models.CASCADE, related_name="email", editable=False
+    )
+    # The task that will send it (a django-tasks-db task result): only an id, never an address.
+    task_id = models.UUIDField(null=True, blank=True, editable=False)
+    # An attempt is under way until then: another run of the task leaves the row alone meanwhile.
     claimed_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # Never personal data: the exception type and a code, nothing from the message.
     last_error = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     gave_up_at = models.DateTimeField(null=True, blank=True)
-    # Set for an adviser's reply to the learner (the note holds its text); empty for the advisers' own email.
-    reply = models.OneToOneField(
-        EnquiryNote, null=True, blank=True, on_delete=models.CASCADE, related_name="email", editable=False
-    )
 
     class Meta:
-        verbose_name = "notification"
+        verbose_name = "email delivery"
+        verbose_name_plural = "email deliveries"
 
     def __str__(self):
-        return f"Notification {self.pk} for enquiry {self.enquiry_id}"
+        return f"Email {self.pk} for enquiry {self.enquiry_id}"
 
 
 class RateLimitBucket(models.Model):

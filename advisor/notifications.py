@@ -1,59 +1,66 @@
-"""Adviser notifications, sent from the outbox at least once.
+"""Emails about enquiries, sent by a task: the advisers' notification of a new enquiry, and an adviser's
+reply to the learner (advisor/replies.py).
 
-The email carries the enquiry reference, the plan it is about (in the plan page's words, from
-pathways.presenter) and a link to it in admin, never the learner's contact details: a mail server, a
-forwarded email or an error message can then leak nothing personal.
+Each email is an EmailDelivery row created together with a `send_email` task of Django's Tasks framework.
+The default backend, django-tasks-db's DatabaseBackend, stores the task as a row in the caller's transaction:
+an enquiry that rolls back leaves neither, one that commits always has both, on SQLite and PostgreSQL alike,
+and every app server shares the one queue. `manage.py db_worker` runs the tasks.
 
-A row is claimed with a conditional UPDATE (rowcount 1 = ours), which works the same on SQLite and
-PostgreSQL and holds no lock while the SMTP conversation runs. On PostgreSQL the batch is also picked
-with SELECT ... FOR UPDATE SKIP LOCKED, so several workers never wait on each other.
+The advisers' email carries the enquiry reference, the plan it is about (in the plan page's words, from
+pathways.presenter) and a link to it in admin, never the learner's contact details. The task's arguments
+are the delivery's id and nothing else: task rows are kept, and shown in admin.
+
+Sent once, as far as SMTP allows. The task claims its row with a conditional UPDATE before it sends (rowcount
+1 = ours, for LEASE) and records sent_at as soon as the mail server has taken the message (before it even
+says goodbye), so a task that runs again finds the row sent, or claimed, and does nothing. The one gap SMTP
+leaves: a worker killed after the server took the message and before sent_at is written (a database round
+trip) sends it again on the retry, with the same Message-ID and subject.
+
+Retries: Django's Tasks have none built in. A failed attempt is recorded on the row (attempts, the error's
+type and code) and, in the same transaction, the task enqueues itself again with run_after = now + backoff
+(1, 2, 4 ... minutes, at most an hour), up to NOTIFY_MAX_ATTEMPTS; then the row is given up, which the
+inbox shows. Each failed attempt is also a failed task result (DeliveryFailed) in admin.
+
+A worker killed mid-task (SIGKILL, out of memory) leaves its task "running" for ever: django-tasks-db has no
+heartbeat. `manage.py requeue_stalled_emails`, from cron, gives every delivery whose task is lost a new one.
 """
 
 import logging
 import smtplib
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core import mail
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
+from django.tasks import TaskResultStatus, task
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
-from advisor.models import NotificationOutbox
+from advisor.models import EmailDelivery, Enquiry, EnquiryNote
 from pathways import presenter
 
 log = logging.getLogger("advisor.notifications")
 
-LEASE = timedelta(minutes=5)  # a worker that dies mid-send frees its row after this
+LEASE = timedelta(minutes=5)  # far longer than one SMTP conversation (each step times out after 10 s)
 MAX_BACKOFF = timedelta(hours=1)
+
+
+class DeliveryFailed(Exception):
+    """An attempt failed. Its message names the error's type and code, never its text (which can hold an
+    address), so the task result admin shows carries nothing personal."""
+
+
+class WorkerLost(Exception):
+    """The worker running the task stopped before it finished (killed, out of memory, machine lost)."""
 
 
 def backoff(attempts: int) -> timedelta:
     """1, 2, 4, 8 ... minutes after each failure, at most an hour."""
     return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
-
-
-def _due(now) -> Q:
-    return Q(sent_at__isnull=True, gave_up_at__isnull=True, next_attempt_at__lte=now) & (
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    )
-
-
-def _claim(outbox_id: int, now) -> bool:
-    return NotificationOutbox.objects.filter(_due(now), pk=outbox_id).update(claimed_until=now + LEASE) == 1
-
-
-def claim_due(limit: int = 50, now=None) -> list[int]:
-    """Claim up to `limit` rows that are due; returns their ids."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        rows = NotificationOutbox.objects.filter(_due(now)).order_by("next_attempt_at", "pk")
-        if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        ids = list(rows.values_list("pk", flat=True)[:limit])
-        NotificationOutbox.objects.filter(pk__in=ids).update(claimed_until=now + LEASE)
-    return ids
 
 
 def _describe(exc: Exception) -> str:
@@ -62,13 +69,43 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}{f' ({code})' if code else ''}"[:200]
 
 
-def build_message(outbox: NotificationOutbox) -> EmailMessage:
-    if outbox.reply_id:
-        # An adviser's reply to the learner (advisor/replies.py): same outbox, same retries.
+# --- Queueing ---------------------------------------------------------------------------------------------------
+
+
+def queue(enquiry: Enquiry, reply: EnquiryNote | None = None) -> EmailDelivery:
+    """Create an email to send and its task, in the caller's transaction."""
+    delivery = EmailDelivery.objects.create(enquiry=enquiry, reply=reply)
+    _enqueue(delivery.pk)
+    return delivery
+
+
+def _enqueue(delivery_id: int, run_after=None) -> None:
+    result = (send_email.using(run_after=run_after) if run_after else send_email).enqueue(delivery_id)
+    EmailDelivery.objects.filter(pk=delivery_id).update(task_id=result.id)
+
+
+# --- The message ------------------------------------------------------------------------------------------------
+
+
+def build_message(delivery: EmailDelivery) -> EmailMessage:
+    if delivery.reply_id:
+        # An adviser's reply to the learner: same task, same retries.
         from advisor import replies
 
-        return replies.build_reply_message(outbox)
-    enquiry = outbox.enquiry
+        message = replies.build_reply_message(delivery)
+    else:
+        message = _adviser_message(delivery.enquiry)
+    # The same on every attempt, so a message that goes out twice can be told (and, by most mail stores, shown)
+    # as one.
+    message.extra_headers["Message-ID"] = f"<email-{delivery.pk}.{delivery.enquiry.reference}@{_mail_domain()}>"
+    return message
+
+
+def _mail_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def _adviser_message(enquiry: Enquiry) -> EmailMessage:
     link = settings.SITE_URL + reverse("admin:advisor_enquiry_change", args=[enquiry.pk])
     plan = presenter.summary_lines(enquiry.plan_snapshot)
     about = (
@@ -88,53 +125,83 @@ def build_message(outbox: NotificationOutbox) -> EmailMessage:
     )
 
 
-def _send(outbox_id: int, now) -> bool:
-    """Send one claimed row. True when it went out."""
-    outbox = NotificationOutbox.objects.select_related("enquiry", "reply").get(pk=outbox_id)
-    try:
-        if not outbox.reply_id and not settings.ADVISER_EMAILS:
-            raise smtplib.SMTPRecipientsRefused({})  # nobody to tell: keep it pending, visible in admin
-        build_message(outbox).send()  # raises on failure: the row stays pending for a retry
-    except Exception as exc:
-        attempts = outbox.attempts + 1
-        gave_up = attempts >= settings.NOTIFY_MAX_ATTEMPTS
-        NotificationOutbox.objects.filter(pk=outbox_id).update(
-            attempts=attempts,
-            last_error=_describe(exc),
-            next_attempt_at=now + backoff(attempts),
-            claimed_until=None,
-            gave_up_at=now if gave_up else None,
-        )
-        extra = {"outbox_id": outbox_id, "enquiry_id": outbox.enquiry_id, "attempts": attempts}
-        log.warning("notification failed", extra={**extra, "error": _describe(exc)})
-        return False
-    # Set straight after the send: a crash in between means at most one duplicate email,
-    # which the reference in the subject makes harmless.
-    NotificationOutbox.objects.filter(pk=outbox_id).update(
-        attempts=outbox.attempts + 1, sent_at=timezone.now(), claimed_until=None, last_error=""
-    )
-    log.info("notification sent", extra={"outbox_id": outbox_id, "enquiry_id": outbox.enquiry_id})
-    return True
+# --- The task ---------------------------------------------------------------------------------------------------
 
 
-def deliver(outbox_id: int) -> bool:
-    """Try to send one notification now (called after the enquiry commits). Never raises."""
+@task
+def send_email(delivery_id: int) -> str:
+    """Send one email, once. Raises DeliveryFailed when the attempt fails (a retry is queued unless given up)."""
     now = timezone.now()
+    unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    mine = EmailDelivery.objects.filter(unclaimed, pk=delivery_id, sent_at=None, gave_up_at=None)
+    if not mine.update(claimed_until=now + LEASE):
+        return "nothing to do"  # sent already, given up, or another run of the task is sending it
+    delivery = EmailDelivery.objects.select_related("enquiry", "reply").get(pk=delivery_id)
+    extra = {"delivery_id": delivery_id, "enquiry_id": delivery.enquiry_id}
+    sent = False
     try:
-        return _claim(outbox_id, now) and _send(outbox_id, now)
-    except Exception:
-        # The request that saved the enquiry must not fail because of this; the worker retries.
-        log.exception("notification delivery crashed", extra={"outbox_id": outbox_id})
-        return False
+        if not delivery.reply_id and not settings.ADVISER_EMAILS:
+            raise smtplib.SMTPRecipientsRefused({})  # nobody to tell: keep retrying, visible in admin
+        message = build_message(delivery)
+        mailer = mail.mailers.default
+        # Connected first, and the goodbye to the mail server (QUIT) only once sent_at is written: the gap in
+        # which a killed worker would send the email twice is as short as it can be.
+        with mailer:
+            if mailer.send_messages([message]) != 1:
+                raise smtplib.SMTPException("the mail server took nothing")
+            EmailDelivery.objects.filter(pk=delivery_id).update(
+                attempts=delivery.attempts + 1, sent_at=timezone.now(), claimed_until=None, last_error=""
+            )
+            sent = True
+    except Exception as exc:
+        if not sent:  # (once sent, a failing goodbye changes nothing)
+            error = _describe(exc)
+            gave_up = _record_failure(delivery, error)
+            log.warning("notification failed", extra={**extra, "attempts": delivery.attempts + 1, "error": error})
+            # From None: the original exception's text (an address, say) stays out of the stored traceback.
+            raise DeliveryFailed(f"{error}; {'given up' if gave_up else 'a retry is queued'}") from None
+    log.info("notification sent", extra=extra)
+    return "sent"
 
 
-def send_due(limit: int = 50, now=None) -> tuple[int, int]:
-    """Send every due notification once; returns (sent, failed)."""
+def _record_failure(delivery: EmailDelivery, error: str) -> bool:
+    """The attempt, and the next one queued after the backoff, in one transaction. True when given up."""
+    attempts = delivery.attempts + 1
+    failed_at = timezone.now()
+    gave_up = attempts >= settings.NOTIFY_MAX_ATTEMPTS
+    with transaction.atomic():
+        EmailDelivery.objects.filter(pk=delivery.pk).update(
+            attempts=attempts, last_error=error, claimed_until=None, gave_up_at=failed_at if gave_up else None
+        )
+        if not gave_up:
+            _enqueue(delivery.pk, run_after=failed_at + backoff(attempts))
+    return gave_up
+
+
+# --- Lost tasks -------------------------------------------------------------------------------------------------
+
+
+def requeue_stalled(now=None) -> int:
+    """Give every email still to send whose task is lost a new task; returns how many.
+
+    Lost: its task has been running for longer than LEASE (the worker died; its result is marked failed,
+    WorkerLost, so admin stops showing it as running), or finished without sending, or is gone.
+    """
     now = now or timezone.now()
-    sent = failed = 0
-    for outbox_id in claim_due(limit, now):
-        if _send(outbox_id, now):
-            sent += 1
-        else:
-            failed += 1
-    return sent, failed
+    lost = DBTaskResult.objects.running().filter(task_path=send_email.module_path, started_at__lt=now - LEASE)
+    for result in lost:
+        result.set_failed(WorkerLost("The worker stopped before the task finished; the email was queued again."))
+    alive = DBTaskResult.objects.filter(
+        Q(status=TaskResultStatus.READY) | Q(status=TaskResultStatus.RUNNING, started_at__gte=now - LEASE)
+    )
+    unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    stalled = EmailDelivery.objects.filter(unclaimed, sent_at=None, gave_up_at=None).exclude(
+        task_id__in=alive.values("id")
+    )
+    count = 0
+    for delivery_id in stalled.values_list("pk", flat=True):
+        with transaction.atomic():
+            _enqueue(delivery_id)
+        log.warning("notification requeued", extra={"delivery_id": delivery_id})
+        count += 1
+    return count

@@ -2,16 +2,15 @@
 
 An adviser picks a reply template (kept in admin, for one destination or general), which comes filled in
 with the learner's name, the plan's summary and the adviser's name; edits it; sends it. The reply is saved
-as a note on the enquiry (author and time) together with an outbox row pointing at that note, in one
-transaction, and goes out through the same outbox, delivery and retries as the advisers' notifications
-(advisor/notifications.py, `manage.py send_notifications`). The enquiry moves to contacted.
+as a note on the enquiry (author and time) together with an email delivery pointing at that note and the
+task that sends it, in one transaction, and goes out through the same task and retries as the advisers'
+notifications (advisor/notifications.py, run by `manage.py db_worker`). The enquiry moves to contacted.
 
 Nothing is sent to an enquiry in the spam quarantine, or to a learner who asked to be phoned, unless the
 adviser ticks the confirmation; nothing at all to an enquiry without an email address (anonymised).
 """
 
 import re
-from functools import partial
 from html import unescape
 
 from django import forms
@@ -23,11 +22,10 @@ from django.db import transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import strip_tags
 
 from advisor import notifications
-from advisor.models import ContactMethod, Enquiry, EnquiryNote, NotificationOutbox, ReplyTemplate, Status
+from advisor.models import ContactMethod, EmailDelivery, Enquiry, EnquiryNote, ReplyTemplate, Status
 from pathways.reference import load_reference
 
 NOTE_HEADER = "Emailed to the learner.\nSubject: "
@@ -93,20 +91,19 @@ def send_reply(enquiry: Enquiry, adviser, subject: str, body: str) -> EnquiryNot
     """Save the reply as a note and queue its email; the enquiry moves to contacted (where its status allows)."""
     with transaction.atomic():
         note = EnquiryNote.objects.create(enquiry=enquiry, author=adviser, text=f"{NOTE_HEADER}{subject}\n\n{body}")
-        outbox = NotificationOutbox.objects.create(enquiry=enquiry, reply=note, next_attempt_at=timezone.now())
+        # As for the advisers' notifications: the email and its task are saved with the note, or not at all.
+        notifications.queue(enquiry, reply=note)
         if enquiry.status != Status.CONTACTED and enquiry.can_transition(Status.CONTACTED):
             enquiry.transition_to(Status.CONTACTED)
             enquiry._history_user = adviser
             enquiry.save()
-        # As for the advisers' notifications: sent now if the mail server answers, else retried from the outbox.
-        transaction.on_commit(partial(notifications.deliver, outbox.pk))
     return note
 
 
-def build_reply_message(outbox: NotificationOutbox) -> EmailMessage:
-    """The email for a reply row of the outbox, from its note. Raises if the note or address was removed."""
-    enquiry = outbox.enquiry
-    header, _, body = outbox.reply.text.partition("\n\n")
+def build_reply_message(delivery: EmailDelivery) -> EmailMessage:
+    """The email for a reply, from its note. Raises if the note or the learner's address was removed."""
+    enquiry = delivery.enquiry
+    header, _, body = delivery.reply.text.partition("\n\n")
     if not header.startswith(NOTE_HEADER) or not enquiry.email:
         raise ValueError("The reply or the learner's address has been removed")
     operator_email = settings.OPERATOR.get("email")
@@ -176,7 +173,7 @@ def reply(request, object_id, model_admin):
         if chosen:
             initial = {field: fill(getattr(chosen, field), enquiry, request.user) for field in ("subject", "body")}
         form = ReplyForm(initial=initial, warnings=warnings)
-    sent = NotificationOutbox.objects.filter(enquiry=enquiry, reply__isnull=False).select_related("reply__author")
+    sent = EmailDelivery.objects.filter(enquiry=enquiry, reply__isnull=False).select_related("reply__author")
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": Enquiry._meta,

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "axes",  # admin login throttling (enquiries)
     "simple_history",  # who changed what on an enquiry
+    "django_tasks_db",  # the task queue's table and its db_worker command (emails to advisers and learners)
     "pathways",
     "advisor",
 ]
@@ -378,7 +379,10 @@ ENQUIRY_FORM_MAX_AGE = envint("ENQUIRY_FORM_MAX_AGE", str(24 * 3600))  # older f
 # Per client IP: (number of enquiries, window in seconds). Generous: mobile carriers share IPs.
 ENQUIRY_RATE_LIMITS = [(envint("ENQUIRY_RATE_LIMIT", "5"), 600), (envint("ENQUIRY_RATE_LIMIT_DAY", "20"), 86400)]
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "AU")  # numbers without +country code
-NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", "12")  # then the outbox row is given up (inbox still shows it)
+NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", "12")  # then the email is given up (the inbox shows it)
+# Background work (the emails, advisor/notifications.py) is a task in the database, in the same transaction as
+# the enquiry or reply that asks for it; `manage.py db_worker` runs it. Every app server shares the one queue.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # The anonymous questionnaire funnel: each worker flushes its in-memory counts this often, or after this many.
 FUNNEL_FLUSH_SECONDS = float(os.environ.get("FUNNEL_FLUSH_SECONDS", "5"))
 FUNNEL_FLUSH_HITS = envint("FUNNEL_FLUSH_HITS", "500")

@@ -1,24 +1,31 @@
 """make loadtest: a bounded load-and-fault test of enquiries, on loopback only.
 
-1. Starts a throwaway PostgreSQL cluster, a local SMTP sink that refuses 20% of messages, and
-   `make serve` with 4 workers on that database (rate limits raised for this run only).
+1. Starts a throwaway PostgreSQL cluster, a local SMTP sink that refuses 20% of messages (and takes
+   20 ms to answer each one, as a real server takes a moment to queue it), `make serve` with 4 workers on
+   that database (rate limits raised for this run only) and 2 task workers (`manage.py db_worker`), which
+   send the advisers' notifications as the enquiries come in.
 2. 2,000 enquiries from 50 concurrent clients that behave like browsers: fetch the form (with its
    hidden submission id and time-trap token), wait past the time-trap, fill it in, submit, follow
    the redirect to the confirmation. 20% of them submit twice at once (a double click). A client
    whose request fails (connection reset, 5xx) presses submit again, as a person would.
-3. Half-way through, one gunicorn worker is killed with SIGKILL.
-4. The server stops; `manage.py send_notifications` runs until the outbox is empty. Between
-   passes the harness moves retry times and leases to "now", standing in for the minutes of
-   back-off a real worker would wait.
+3. Half-way through, one gunicorn worker is killed with SIGKILL, and one task worker is killed with
+   SIGKILL while it runs a task (then started again, as systemd would).
+4. The server stops; the task workers finish what is due and stop. Then, until every email is sent,
+   the harness moves retry times to "now" and lets the lease of a task lost with its worker run out
+   (standing in for the minutes a real deployment would wait), runs `requeue_stalled_emails`' work
+   and `db_worker --batch`.
 5. Reconciles what the clients were told with the database and what the SMTP sink accepted:
-   lost, duplicated, 5xx outside the kill window, undelivered notifications. All must be 0.
+   lost, duplicated, 5xx outside the kill window, undelivered notifications, and notifications the
+   sink accepted more than once. All must be 0.
 
 Knobs: LOADTEST_ENQUIRIES (2000), LOADTEST_CLIENTS (50), LOADTEST_DOUBLE (0.2),
-LOADTEST_REFUSE (0.2), LOADTEST_WORKERS (4), LOADTEST_MIN_SECONDS (3, the time-trap).
+LOADTEST_REFUSE (0.2), LOADTEST_WORKERS (4), LOADTEST_TASK_WORKERS (2), LOADTEST_SMTP_DELAY (0.02 s),
+LOADTEST_MIN_SECONDS (3, the time-trap).
 """
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import re
@@ -57,6 +64,8 @@ CLIENTS = int(os.environ.get("LOADTEST_CLIENTS", "50"))
 DOUBLE = float(os.environ.get("LOADTEST_DOUBLE", "0.2"))
 REFUSE = float(os.environ.get("LOADTEST_REFUSE", "0.2"))
 WORKERS = os.environ.get("LOADTEST_WORKERS", "4")
+TASK_WORKERS = int(os.environ.get("LOADTEST_TASK_WORKERS", "2"))
+SMTP_DELAY = float(os.environ.get("LOADTEST_SMTP_DELAY", "0.02"))
 MIN_SECONDS = int(os.environ.get("LOADTEST_MIN_SECONDS", "3"))
 RETRIES = 4  # how many times a client presses submit again after a failed request
 WORK = ROOT / "var" / "loadtest"
@@ -98,8 +107,9 @@ class Postgres:
 class SmtpSink:
     """Just enough SMTP for Django's backend: accepts a message or refuses it after DATA with 554."""
 
-    def __init__(self, refuse: float):
+    def __init__(self, refuse: float, delay: float):
         self.refuse = refuse
+        self.delay = delay
         self.port = free_port()
         self.accepted: Counter = Counter()  # enquiry reference -> messages accepted
         self.refused = 0
@@ -136,6 +146,7 @@ class SmtpSink:
                     while (chunk := await reader.readline()) not in (b".\r\n", b".\n", b""):
                         lines.append(chunk)
                     message = b"".join(lines).decode(errors="replace")
+                    await asyncio.sleep(self.delay)  # queueing the message; it counts once answered 250
                     if random.random() < self.refuse:
                         self.refused += 1
                         say("554 5.7.1 refused by the load test")
@@ -281,7 +292,7 @@ def busy_worker(workers: list[int], tries: int = 200) -> tuple[int, bool]:
 def main() -> int:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    pg, sink = Postgres(), SmtpSink(REFUSE)
+    pg, sink = Postgres(), SmtpSink(REFUSE, SMTP_DELAY)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     pidfile = WORK / "gunicorn.pid"
@@ -302,11 +313,14 @@ def main() -> int:
     pg.start()
     sink.start()
     server = None
+    tasks = TaskWorkers(env, pg.url)
     log = Log()
     try:
-        print(f"== make serve with {WORKERS} workers on {base}", flush=True)
+        print(f"== make serve with {WORKERS} workers on {base}, and {TASK_WORKERS} task workers", flush=True)
         server = start(["make", "--no-print-directory", "serve", f"PORT={port}"], env, WORK / "serve.log")
-        wait_http(base, "/healthz", server)
+        wait_http(base, "/healthz", server)  # (make serve has migrated the database by now)
+        for _ in range(TASK_WORKERS):
+            tasks.add()
         check = fetch(f"{base}/enquire/?{PLAN_QUERY}")
         if check.status != 200 or post_form(check.text) is None:
             print(f"the enquiry form is not available (HTTP {check.status}); nothing to test")
@@ -325,6 +339,8 @@ def main() -> int:
             killed["pid"] = victim
             state = "mid-request" if busy else "idle"
             print(f"   killed worker {victim} ({state}) with SIGKILL after {log.done} enquiries", flush=True)
+            killed["task"] = tasks.kill_one_mid_task()
+            print(f"   killed task worker {killed['task']['pid']} with SIGKILL; {killed['task']['state']}", flush=True)
 
         threading.Thread(target=killer, daemon=True).start()
         started = time.monotonic()
@@ -335,13 +351,73 @@ def main() -> int:
     finally:
         if server is not None:
             stop(server)
+        tasks.finish()
     try:
-        print("== draining the outbox with send_notifications", flush=True)
-        passes = drain(env)
-        result = reconcile(env, outcomes, log, killed, sink, passes, elapsed)
+        print("== sending what is left: retries and the lost task, minutes of waiting skipped", flush=True)
+        passes, requeued = drain(env)
+        result = reconcile(env, outcomes, log, killed, sink, (passes, requeued), elapsed)
     finally:
         pg.stop()
     return result
+
+
+class TaskWorkers:
+    """`manage.py db_worker` processes beside the app server, as in production (systemd would restart one)."""
+
+    def __init__(self, env: dict, database_url: str):
+        self.env = {**env, "DEBUG": "0", "HTTPS": "0", "SECRET_KEY_FILE": str(ROOT / "var" / "secret_key")}
+        self.database_url = database_url
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def add(self) -> None:
+        worker_id = f"loadtest-{len(self.procs) + 1}"
+        args = [str(VENV_BIN / "python"), "manage.py", "db_worker", "--no-reload", "--interval", "0.2"]
+        self.procs[worker_id] = start([*args, "--worker-id", worker_id], self.env, WORK / f"{worker_id}.log")
+
+    def _running(self, cursor, worker_id: str) -> int:
+        cursor.execute(
+            "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'RUNNING' AND worker_ids @> %s",
+            [json.dumps([worker_id])],
+        )
+        return cursor.fetchone()[0]
+
+    def kill_one_mid_task(self, tries: int = 2000) -> dict:
+        """SIGKILL a task worker the moment the database shows it running a task; start another in its place."""
+        import psycopg
+
+        worker_id, proc = random.choice(list(self.procs.items()))
+        with psycopg.connect(self.database_url, autocommit=True) as connection, connection.cursor() as cursor:
+            for _ in range(tries):
+                if self._running(cursor, worker_id):
+                    break
+                time.sleep(0.005)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            time.sleep(0.2)
+            left = self._running(cursor, worker_id)
+        del self.procs[worker_id]
+        self.add()
+        state = "its task was left running (killed mid-task)" if left else "it had just finished its task"
+        return {"pid": proc.pid, "mid_task": bool(left), "state": state}
+
+    def finish(self, timeout: float = 120) -> None:
+        """Let the workers send what is due now (retries wait minutes: those are left), then stop them."""
+        import psycopg
+
+        if not self.procs:
+            return
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(psycopg.Error), psycopg.connect(self.database_url, autocommit=True) as connection:
+            while time.monotonic() < deadline:
+                due = connection.execute(
+                    "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'READY' AND "
+                    "(run_after <= now() OR run_after = '9999-01-01T00:00:00Z')"
+                ).fetchone()[0]
+                if not due:
+                    break
+                time.sleep(0.5)
+        for proc in self.procs.values():
+            stop(proc)
 
 
 def manage(env: dict, *args: str) -> str:
@@ -351,29 +427,41 @@ def manage(env: dict, *args: str) -> str:
     ).stdout
 
 
-def drain(env: dict, max_passes: int = 20) -> int:
-    """send_notifications until nothing is pending; returns the number of passes."""
-    fast_forward = (
-        "from django.utils import timezone; from advisor.models import NotificationOutbox as O; "
-        "print(O.objects.filter(sent_at__isnull=True, gave_up_at__isnull=True)"
-        ".update(next_attempt_at=timezone.now(), claimed_until=None))"
-    )
+DRAIN_PASS = """
+from datetime import timedelta
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+from advisor import notifications
+from advisor.models import EmailDelivery
+# Standing in for the minutes a deployment waits (no worker runs now): every retry is due, and the lease of a
+# task lost with its worker has run out, as for requeue_stalled_emails from cron five minutes later.
+DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+EmailDelivery.objects.filter(sent_at=None).update(claimed_until=None)
+requeued = notifications.requeue_stalled(now=timezone.now() + notifications.LEASE + timedelta(seconds=1))
+print(requeued, EmailDelivery.objects.filter(sent_at=None, gave_up_at=None).count())
+"""
+
+
+def drain(env: dict, max_passes: int = 20) -> tuple[int, int]:
+    """db_worker --batch until every email is sent; returns (passes, tasks requeued as lost)."""
+    requeued_total = 0
     for n in range(1, max_passes + 1):
-        pending = int(manage(env, "shell", "-c", fast_forward).strip().splitlines()[-1])
+        requeued, pending = map(int, manage(env, "shell", "-c", DRAIN_PASS).strip().splitlines()[-1].split())
+        requeued_total += requeued
         if pending == 0:
-            return n - 1
-        out = manage(env, "send_notifications", "--batch", "5000").strip()
-        print(f"   pass {n}: {pending} pending; {out}", flush=True)
-    return max_passes
+            return n - 1, requeued_total
+        manage(env, "db_worker", "--batch", "--no-startup-delay", "--no-reload")
+        print(f"   pass {n}: {pending} to send ({requeued} of them requeued as lost)", flush=True)
+    return max_passes, requeued_total
 
 
-def reconcile(env, outcomes, log: Log, killed: dict, sink: SmtpSink, passes: int, elapsed: float) -> int:
+def reconcile(env, outcomes, log: Log, killed: dict, sink: SmtpSink, drained: tuple, elapsed: float) -> int:
     os.environ.update({**env, "DEBUG": "0", "HTTPS": "0", "SECRET_KEY_FILE": str(ROOT / "var" / "secret_key")})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advisor.settings")
     import django
 
     django.setup()
-    from advisor.models import Enquiry, NotificationOutbox
+    from advisor.models import EmailDelivery, Enquiry
 
     rows = list(Enquiry.objects.filter(email__startswith="loadtest-").values("email", "submission_id", "reference"))
     by_email = Counter(r["email"] for r in rows)
@@ -397,11 +485,12 @@ def reconcile(env, outcomes, log: Log, killed: dict, sink: SmtpSink, passes: int
     outside = [r for r in failures if not in_kill_window(r[0], r[1])]
     inside = len(failures) - len(outside)
     spam = Enquiry.objects.filter(email__startswith="loadtest-", is_spam=True).count()
-    pending = NotificationOutbox.objects.filter(enquiry__email__startswith="loadtest-", sent_at__isnull=True).count()
-    no_outbox = Enquiry.objects.filter(email__startswith="loadtest-", is_spam=False, notifications__isnull=True).count()
+    pending = EmailDelivery.objects.filter(enquiry__email__startswith="loadtest-", sent_at__isnull=True).count()
+    no_email = Enquiry.objects.filter(email__startswith="loadtest-", is_spam=False, emails__isnull=True).count()
     references = {r["reference"] for r in rows}
     never_mailed = len(references - set(sink.accepted))
-    undelivered = pending + no_outbox + never_mailed
+    undelivered = pending + no_email + never_mailed
+    mailed_twice = sum(count - 1 for count in sink.accepted.values() if count > 1)
     statuses = Counter(r[3] for r in log.requests)
     posts = sorted(r[1] - r[0] for r in log.requests if r[2] == "POST enquiry")
 
@@ -413,6 +502,7 @@ def reconcile(env, outcomes, log: Log, killed: dict, sink: SmtpSink, passes: int
         ["double submits answered with another reference", len(mismatched), 0],
         ["5xx or connection errors outside the kill window", len(outside), 0],
         ["undelivered notifications", undelivered, 0],
+        ["notifications the mail server took twice", mailed_twice, 0],
         ["quarantined as spam", spam, 0],
     ]
     rows_out = [[*r, "PASS" if r[1] == r[2] else "FAIL"] for r in rows_out]
@@ -425,18 +515,19 @@ def reconcile(env, outcomes, log: Log, killed: dict, sink: SmtpSink, passes: int
         f"worker {killed.get('pid', '?')} killed with SIGKILL half-way"
         f" ({'caught mid-request' if killed.get('busy') else 'idle'}); "
         f"{inside} failed requests inside the kill window (retried by the client)",
-        f"SMTP sink: {sum(sink.accepted.values())} accepted, {sink.refused} refused; "
-        f"send_notifications passes to drain: {passes}",
+        f"task worker {killed.get('task', {}).get('pid', '?')} killed with SIGKILL half-way: "
+        f"{killed.get('task', {}).get('state', '?')}; tasks requeued as lost: {drained[1]}",
+        f"SMTP sink ({SMTP_DELAY * 1000:.0f} ms a message): {sum(sink.accepted.values())} accepted, "
+        f"{sink.refused} refused; db_worker --batch passes after the run (retries): {drained[0]}",
     ]
     print()
     print(text_table(header, rows_out))
     print("\n".join(facts))
     (ROOT / "loadtest" / "RESULTS.md").write_text(
         f"# Load-and-fault test results\n\nMeasured {now()} on {machine()}; written by `make loadtest`.\n\n"
-        f"`make serve` with {WORKERS} gunicorn workers on a throwaway PostgreSQL; SMTP sink refusing {REFUSE:.0%}; "
-        f"time-trap {MIN_SECONDS:g} s.\n\n{markdown_table(header, rows_out)}\n\n"
-        + "\n".join(f"- {fact}" for fact in facts)
-        + "\n"
+        f"`make serve` with {WORKERS} gunicorn workers and {TASK_WORKERS} task workers (`db_worker`) on a throwaway "
+        f"PostgreSQL; SMTP sink refusing {REFUSE:.0%}; time-trap {MIN_SECONDS:g} s.\n\n"
+        f"{markdown_table(header, rows_out)}\n\n" + "\n".join(f"- {fact}" for fact in facts) + "\n"
     )
     return 1 if failed else 0
 

@@ -1,6 +1,8 @@
 """Shared helpers for the enquiry tests (not a test module itself)."""
 
 import socket
+import socketserver
+import threading
 import time
 import uuid
 
@@ -45,9 +47,70 @@ def use_refusing_smtp(settings) -> None:
     }
 
 
+class _RefuseEveryRecipient(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(b"220 test\r\n")
+        for line in self.rfile:
+            command = line.decode(errors="replace").strip()
+            if command.upper().startswith("QUIT"):
+                self.wfile.write(b"221 bye\r\n")
+                return
+            refused = command.upper().startswith("RCPT")
+            reply = f"550 5.1.1 {command[8:]}: no such mailbox" if refused else "250 OK"
+            self.wfile.write(reply.encode() + b"\r\n")
+
+
+@pytest.fixture
+def smtp_refusing_recipients(settings):
+    """A real SMTP server on loopback that refuses every recipient, naming the address in its answer, as a
+    mail server does for an unknown mailbox: the error Django raises then carries the address."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _RefuseEveryRecipient)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": server.server_address[1], "timeout": 5},
+        }
+    }
+    yield
+    server.shutdown()
+    server.server_close()
+
+
 def use_memory_mail(settings) -> None:
     """The mail server is back: every message lands in django.core.mail.outbox, as the test run starts."""
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
+
+def run_tasks() -> None:
+    """Run the task worker as `manage.py db_worker --batch` does: every task due now, then stop.
+
+    In this process and inside this test's transaction, so the test sees what the tasks did (emails land in
+    django.core.mail.outbox). As Django's test client does for requests, the worker's recycling of database
+    connections is switched off meanwhile: it would close the connection the test's transaction lives on.
+    The worker sets its own SIGINT/SIGTERM handlers: pytest's are put back.
+    """
+    import signal
+    from unittest import mock
+
+    from django.core.management import call_command
+
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    try:
+        with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None):
+            call_command("db_worker", batch=True, startup_delay=False, reload=False)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+def minutes_pass() -> None:
+    """Retries wait minutes (advisor.notifications.backoff): move every waiting task's time to now."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
 
 
 def form_data(age_seconds: float = 30, submission_id=None, **overrides) -> dict:

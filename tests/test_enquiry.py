@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from advisor.models import Enquiry, NotificationOutbox, RateLimitBucket
+from advisor.models import EmailDelivery, Enquiry, RateLimitBucket
 from tests.enquiry_support import (  # noqa: F401 (fixtures)
     ENQUIRE_URL,
     PERSONAL,
@@ -109,7 +109,7 @@ def test_sending_saves_the_enquiry_with_its_plan_and_consent_and_redirects_to_th
     assert enquiry.info_pack == enquiry.plan_snapshot["credentials"][0]["code"]
     assert not enquiry.is_spam and enquiry.status == "new"
     assert len(enquiry.ip_hash) == 64 and "127.0.0.1" not in enquiry.ip_hash
-    assert NotificationOutbox.objects.filter(enquiry=enquiry, sent_at__isnull=True).count() == 1
+    assert EmailDelivery.objects.filter(enquiry=enquiry, sent_at__isnull=True).count() == 1
 
 
 def test_marketing_opt_in_is_optional(client):
@@ -196,7 +196,7 @@ def test_sending_the_same_form_twice_creates_one_enquiry_and_the_same_confirmati
     assert first.status_code == second.status_code == 303
     assert first["Location"] == second["Location"]
     assert Enquiry.objects.count() == 1
-    assert NotificationOutbox.objects.count() == 1
+    assert EmailDelivery.objects.count() == 1
 
 
 def test_back_and_resubmit_after_an_error_still_lands_on_the_same_enquiry(client):
@@ -238,7 +238,7 @@ def test_a_filled_honeypot_is_quarantined_not_rejected(client, mailoutbox):
     assert response.status_code == 303
     enquiry = Enquiry.objects.get()
     assert enquiry.is_spam and enquiry.spam_reason == "honeypot"
-    assert not NotificationOutbox.objects.exists()
+    assert not EmailDelivery.objects.exists()
     assert client.get(response["Location"]).status_code == 200  # the bot sees the usual confirmation
 
 
@@ -247,7 +247,7 @@ def test_a_form_sent_faster_than_a_person_could_is_quarantined(client):
     assert response.status_code == 303
     enquiry = Enquiry.objects.get()
     assert enquiry.is_spam and enquiry.spam_reason == "too fast"
-    assert not NotificationOutbox.objects.exists()
+    assert not EmailDelivery.objects.exists()
 
 
 def test_an_expired_form_comes_back_with_every_answer_and_a_fresh_token(client, settings):
@@ -388,7 +388,7 @@ def test_twenty_simultaneous_submissions_of_one_form_create_one_enquiry(settings
 
     at_once(20, post)
     assert Enquiry.objects.count() == 1
-    assert NotificationOutbox.objects.count() == 1
+    assert EmailDelivery.objects.count() == 1
     reference = Enquiry.objects.get().reference
     assert results == [(303, f"/enquire/sent/{reference}/")] * 20
 

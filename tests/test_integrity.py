@@ -226,7 +226,8 @@ def test_with_a_route_deleted_every_command_still_runs_and_the_loader_restores_i
     assert deleted.returncode == 0, deleted.stderr
 
     for args in (
-        ["send_notifications"],
+        ["requeue_stalled_emails"],
+        ["db_worker", "--batch", "--no-startup-delay"],
         ["purge_personal_data"],
         ["clearsessions"],
         ["migrate", "--no-input"],

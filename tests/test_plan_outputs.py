@@ -12,7 +12,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from advisor.admin import plan_summary_html
-from advisor.models import NotificationOutbox
+from advisor.models import EmailDelivery
 from advisor.notifications import build_message
 from pathways import presenter
 from pathways.records import Duration, add_durations
@@ -54,8 +54,8 @@ def _text(page_html: str) -> str:
 def test_every_output_says_the_same_time_and_steps_for_every_profile(client):
     reference = load_reference()
     enquiry = make_enquiry()
-    outbox = NotificationOutbox.objects.get(enquiry=enquiry)
-    outbox.enquiry = enquiry  # the snapshot is swapped in memory for each profile below
+    delivery = EmailDelivery.objects.get(enquiry=enquiry)
+    delivery.enquiry = enquiry  # the snapshot is swapped in memory for each profile below
     checked = 0
     for profile in _profiles():
         plan = build_plan(profile, reference)
@@ -70,7 +70,7 @@ def test_every_output_says_the_same_time_and_steps_for_every_profile(client):
         command = " ".join(out.getvalue().split())
         admin = _text(str(plan_summary_html(api)))
         enquiry.plan_snapshot = api
-        email = build_message(outbox).body
+        email = build_message(delivery).body
 
         assert api["time_text"] == words.time and [s["title"] for s in api["steps"]] == titles
         for name, output in (("page", page), ("command", command), ("admin", admin), ("email", email)):
@@ -97,8 +97,8 @@ def _command_args(profile):
 def test_no_page_email_or_api_response_shows_our_working_notes(client):
     reference = load_reference()
     enquiry = make_enquiry()
-    outbox = NotificationOutbox.objects.get(enquiry=enquiry)
-    outbox.enquiry = enquiry  # the snapshot is swapped in memory for each profile below
+    delivery = EmailDelivery.objects.get(enquiry=enquiry)
+    delivery.enquiry = enquiry  # the snapshot is swapped in memory for each profile below
     for profile in _profiles():
         query = _query(profile)
         for url in (f"/plan/?{query}", f"/api/plan/?{query}", f"/enquire/?{query}"):
@@ -108,7 +108,7 @@ def test_no_page_email_or_api_response_shows_our_working_notes(client):
             found = INTERNAL.search(body)
             assert found is None, (url, found.group(0))
         enquiry.plan_snapshot = presenter.plan_json(build_plan(profile, reference), reference)
-        found = INTERNAL.search(build_message(outbox).body)
+        found = INTERNAL.search(build_message(delivery).body)
         assert found is None, (query, found.group(0))
     mail.outbox.clear()
     assert INTERNAL.search(client.get(f"/enquire/sent/{enquiry.reference}/").content.decode()) is None

@@ -1,4 +1,4 @@
-"""Replies from admin: templates filled in, sent to the learner through the notification outbox, stored as a note,
+"""Replies from admin: templates filled in, sent to the learner by the notifications' task, stored as a note,
 the enquiry marked contacted; never to spam or phone-only learners without confirmation; advisers only."""
 
 import re
@@ -7,13 +7,16 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
-from advisor import notifications, privacy
-from advisor.models import Enquiry, EnquiryNote, NotificationOutbox, ReplyTemplate, Status
+from advisor import privacy
+from advisor.models import EmailDelivery, Enquiry, EnquiryNote, ReplyTemplate, Status
 from tests.enquiry_support import (  # noqa: F401
     enquiry_settings,
     make_enquiry,
     make_staff,
+    minutes_pass,
+    run_tasks,
     use_memory_mail,
     use_refusing_smtp,
 )
@@ -57,9 +60,12 @@ def memory_mail(settings):
     mail.outbox = []
 
 
-def send(client, enquiry, capture, **data):
-    with capture(execute=True):
-        return client.post(reply_url(enquiry), {"subject": "About your move", "body": "Dear Ada, hello.", **data})
+def send(client, enquiry, **data):
+    """Send a reply from the page, then let the task worker run (the advisers' own notification is left out)."""
+    EmailDelivery.objects.filter(reply=None).update(sent_at=timezone.now())
+    response = client.post(reply_url(enquiry), {"subject": "About your move", "body": "Dear Ada, hello.", **data})
+    run_tasks()
+    return response
 
 
 # --- The page and the templates ---------------------------------------------------------------------------------
@@ -107,12 +113,10 @@ def test_the_enquiry_page_links_to_the_reply(client, adviser):
 # --- Sending ----------------------------------------------------------------------------------------------------
 
 
-def test_sending_emails_the_learner_saves_a_note_and_marks_contacted(
-    client, adviser, memory_mail, django_capture_on_commit_callbacks, settings
-):
+def test_sending_emails_the_learner_saves_a_note_and_marks_contacted(client, adviser, memory_mail, settings):
     settings.OPERATOR = {**settings.OPERATOR, "email": "hello@provider.example"}
     enquiry = make_enquiry()
-    response = send(client, enquiry, django_capture_on_commit_callbacks)
+    response = send(client, enquiry)
     assert response.status_code == 302 and response["Location"] == f"/admin/advisor/enquiry/{enquiry.pk}/change/"
 
     [message] = mail.outbox
@@ -129,34 +133,43 @@ def test_sending_emails_the_learner_saves_a_note_and_marks_contacted(
     enquiry.refresh_from_db()
     assert enquiry.status == Status.CONTACTED and enquiry.contacted_at
     assert enquiry.history.latest().history_user == adviser
-    assert NotificationOutbox.objects.get(reply=note).sent_at
+    assert EmailDelivery.objects.get(reply=note).sent_at
 
 
-def test_a_reply_goes_through_the_outbox_retries_like_notifications(
-    client, adviser, settings, django_capture_on_commit_callbacks
-):
+def test_the_reply_its_email_and_its_task_are_saved_together(client, adviser, memory_mail):
+    enquiry = make_enquiry()
+    EmailDelivery.objects.update(sent_at=timezone.now())  # the advisers were told already
+    client.post(reply_url(enquiry), {"subject": "About your move", "body": "Dear Ada, hello."})
+    row = EmailDelivery.objects.get(reply__isnull=False)
+    task = DBTaskResult.objects.get(pk=row.task_id)
+    assert (task.status, task.args_kwargs) == ("READY", {"args": [row.pk], "kwargs": {}})
+    assert not mail.outbox  # the worker sends it, not the page
+    run_tasks()
+    assert [m.to for m in mail.outbox] == [["ada@example.org"]]
+
+
+def test_a_reply_is_sent_by_the_same_task_and_retries_as_notifications(client, adviser, settings):
     use_refusing_smtp(settings)
     enquiry = make_enquiry()
-    NotificationOutbox.objects.update(sent_at=timezone.now())  # the advisers were told already
-    assert send(client, enquiry, django_capture_on_commit_callbacks).status_code == 302
-    row = NotificationOutbox.objects.get(reply__isnull=False)
+    assert send(client, enquiry).status_code == 302
+    row = EmailDelivery.objects.get(reply__isnull=False)
     assert (row.sent_at, row.attempts, row.last_error) == (None, 1, "ConnectionRefusedError (111)")
     assert EnquiryNote.objects.filter(enquiry=enquiry).exists()  # the reply is kept while mail is down
 
     use_memory_mail(settings)
     mail.outbox = []
-    assert notifications.send_due(now=timezone.now() + timedelta(minutes=5)) == (1, 0)
+    minutes_pass()
+    run_tasks()
     assert [m.to for m in mail.outbox] == [["ada@example.org"]]
+    assert EmailDelivery.objects.get(reply__isnull=False).attempts == 2
     # The advisers' own notification is a separate row, and the enquiry page still reports on it.
     page = client.get(f"/admin/advisor/enquiry/{enquiry.pk}/change/").content.decode()
-    assert f"Sent {timezone.localtime(NotificationOutbox.objects.get(reply=None).sent_at):%d %b %Y %H:%M}" in page
+    assert f"Sent {timezone.localtime(EmailDelivery.objects.get(reply=None).sent_at):%d %b %Y %H:%M}" in page
 
 
-def test_the_page_lists_earlier_replies_and_their_delivery(
-    client, adviser, memory_mail, django_capture_on_commit_callbacks
-):
+def test_the_page_lists_earlier_replies_and_their_delivery(client, adviser, memory_mail):
     enquiry = make_enquiry()
-    send(client, enquiry, django_capture_on_commit_callbacks)
+    send(client, enquiry)
     html = client.get(reply_url(enquiry)).content.decode()
     assert "Replies sent before" in html and "sent " in html
 
@@ -168,62 +181,55 @@ def test_the_page_lists_earlier_replies_and_their_delivery(
         ({"preferred_contact": "phone"}, "asked to be contacted by phone"),
     ],
 )
-def test_spam_and_phone_only_need_the_advisers_confirmation(
-    client, adviser, memory_mail, django_capture_on_commit_callbacks, fields, warning
-):
+def test_spam_and_phone_only_need_the_advisers_confirmation(client, adviser, memory_mail, fields, warning):
     enquiry = make_enquiry(**fields)
     assert warning in client.get(reply_url(enquiry)).content.decode()
 
-    response = send(client, enquiry, django_capture_on_commit_callbacks)
+    response = send(client, enquiry)
     assert response.status_code == 200
     assert "Tick this box to send the email anyway" in response.content.decode()
     assert not mail.outbox
     assert not EnquiryNote.objects.filter(enquiry=enquiry).exists()
-    assert not NotificationOutbox.objects.filter(reply__isnull=False).exists()
+    assert not EmailDelivery.objects.filter(reply__isnull=False).exists()
     assert Enquiry.objects.get(pk=enquiry.pk).status == Status.NEW
 
-    assert send(client, enquiry, django_capture_on_commit_callbacks, confirm="on").status_code == 302
+    assert send(client, enquiry, confirm="on").status_code == 302
     assert [m.to for m in mail.outbox] == [["ada@example.org"]]
     assert Enquiry.objects.get(pk=enquiry.pk).status == Status.CONTACTED
 
 
-def test_nothing_is_sent_to_an_enquiry_without_an_email_address(
-    client, adviser, memory_mail, django_capture_on_commit_callbacks
-):
+def test_nothing_is_sent_to_an_enquiry_without_an_email_address(client, adviser, memory_mail):
     enquiry = make_enquiry()
     privacy.anonymise(enquiry)
     assert client.get(reply_url(enquiry)).status_code == 302
-    assert send(client, enquiry, django_capture_on_commit_callbacks).status_code == 302
-    assert not mail.outbox and not NotificationOutbox.objects.filter(reply__isnull=False).exists()
+    assert send(client, enquiry).status_code == 302
+    assert not mail.outbox and not EmailDelivery.objects.filter(reply__isnull=False).exists()
 
 
-def test_a_reply_anonymised_before_it_went_out_is_never_sent(
-    client, adviser, settings, django_capture_on_commit_callbacks
-):
+def test_a_reply_anonymised_before_it_went_out_is_never_sent(client, adviser, settings):
     use_refusing_smtp(settings)
     enquiry = make_enquiry()
-    NotificationOutbox.objects.update(sent_at=timezone.now())  # the advisers were told already
-    send(client, enquiry, django_capture_on_commit_callbacks)
+    send(client, enquiry)
     privacy.anonymise(enquiry)
     use_memory_mail(settings)
     mail.outbox = []
-    assert notifications.send_due(now=timezone.now() + timedelta(minutes=5)) == (0, 1)
+    minutes_pass()
+    run_tasks()
     assert not mail.outbox
+    assert EmailDelivery.objects.get(reply__isnull=False).last_error == "ValueError"
 
 
-def test_the_subject_must_be_one_line(client, adviser, memory_mail, django_capture_on_commit_callbacks):
+def test_the_subject_must_be_one_line(client, adviser, memory_mail):
     enquiry = make_enquiry()
-    response = send(client, enquiry, django_capture_on_commit_callbacks, subject="Hi\nBcc: x@example.org")
+    response = send(client, enquiry, subject="Hi\nBcc: x@example.org")
     assert response.status_code == 200 and "The subject must be one line." in response.content.decode()
     assert not mail.outbox
 
 
-def test_a_closed_enquiry_can_get_a_reply_but_stays_closed(
-    client, adviser, memory_mail, django_capture_on_commit_callbacks
-):
+def test_a_closed_enquiry_can_get_a_reply_but_stays_closed(client, adviser, memory_mail):
     enquiry = make_enquiry()
     Enquiry.objects.filter(pk=enquiry.pk).update(status=Status.CLOSED)
-    assert send(client, enquiry, django_capture_on_commit_callbacks).status_code == 302
+    assert send(client, enquiry).status_code == 302
     assert len(mail.outbox) == 1
     assert Enquiry.objects.get(pk=enquiry.pk).status == Status.CLOSED
 
