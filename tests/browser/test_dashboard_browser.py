@@ -89,7 +89,7 @@ def test_adviser_reads_the_dashboard_follows_a_bar_and_replies_from_a_template(
     expect(message).to_have_value(
         re.compile(r"^Dear Robin Learner,.*Australia to United Kingdom.*Avery Adviser$", re.S)
     )
-    expect(page.get_by_label("Subject")).to_have_value("Your move to United Kingdom")
+    expect(page.get_by_label("Subject")).to_have_value("Your move to the United Kingdom")
     assert_accessible(page)
     message.fill(message.input_value().replace("Kind regards", "I will call you on Tuesday.\n\nKind regards"))
     page.get_by_role("button", name="Send reply").click()
@@ -97,7 +97,7 @@ def test_adviser_reads_the_dashboard_follows_a_bar_and_replies_from_a_template(
     expect(page.get_by_text(f"Reply to {learner.reference} sent by email and saved as a note.")).to_be_visible()
     run_tasks()  # what the worker does: sends the reply (and the advisers' notifications)
     [email] = [m for m in mail.outbox if m.to == ["robin@example.org"]]
-    assert email.subject == "Your move to United Kingdom"
+    assert email.subject == "Your move to the United Kingdom"
     assert "I will call you on Tuesday." in email.body and "Australia to United Kingdom" in email.body
     expect(page.get_by_text("Emailed to the learner.", exact=False)).to_be_visible()
     expect(page.get_by_label("Status")).to_have_value("contacted")
