@@ -80,7 +80,7 @@ PAGES = [
 # Speed mechanisms (advisor/settings.py SPEED_OFF), each switched off in turn on a server of its own,
 # measured on the pages it serves: (name, what it is, page labels, extra server environment).
 MECHANISMS = [
-    ("page-cache", "page cache middleware (public pages)", ["start", "plan", "compare", "/api/plan/"], {}),
+    ("page-cache", "page cache in front of Django (public pages)", ["start", "plan", "compare", "/api/plan/"], {}),
     ("form-cache", "blank form pages cached with per-request holes", ["question GET (origin)", "enquiry form GET"], {}),
     ("version-sql", "raw read of the reference version", ["start", "/api/plan/", "question GET (origin)"], {}),
 ]
