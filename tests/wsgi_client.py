@@ -5,6 +5,8 @@ Django's test client calls the handler directly, so it never meets PageCache; th
 
 from http.cookies import SimpleCookie
 
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import RequestFactory
 from django.utils.datastructures import CaseInsensitiveMapping
 
@@ -33,12 +35,16 @@ def wsgi_get(url: str, cookies=None, **headers) -> Response:
             f"{name}={getattr(value, 'value', value)}" for name, value in cookies.items()
         )
     started = []
-    body = application(
-        environ, lambda status, response_headers, exc_info=None: started.append((status, response_headers))
-    )
+    # As Django's test client does: the handler closes "old" connections around each request, and the test's
+    # own connection (inside the test transaction) looks old to it: PostgreSQL would lose it.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     try:
+        body = application(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
         content = b"".join(body)
-    finally:
         if hasattr(body, "close"):
             body.close()  # Django's request_finished, as a WSGI server calls it
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return Response(*started[0], content)
