@@ -440,10 +440,10 @@ def _display_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def _credential_name(code: str) -> str:
-    """The credential's name, or its code when the reference data no longer has it."""
-    credential = load_reference().credentials.get(code)
-    return credential.name if credential else code
+def _credential_names(codes: list[str]) -> list[str]:
+    """The credentials' names, or their codes when the reference data no longer has them."""
+    credentials = load_reference().credentials
+    return [credentials[code].name if code in credentials else code for code in codes]
 
 
 def plan_summary_html(plan: dict):
@@ -455,7 +455,7 @@ def plan_summary_html(plan: dict):
         "<p>Setting: {}; years of experience: {}; held: {}</p>",
         plan.get("setting", "?"),
         "not given" if plan.get("years") is None else plan["years"],
-        ", ".join(_credential_name(code) for code in plan.get("held_credentials") or []) or "nothing",
+        ", ".join(_credential_names(plan.get("held_credentials") or [])) or "nothing",
     )
     steps = [line for line in lines[2:] if line[:1].isdigit()]
     notes = [line for line in lines[2:] if not line[:1].isdigit()]
