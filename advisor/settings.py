@@ -63,13 +63,14 @@ INSTALLED_APPS = [
 SPEED_OFF = set(envlist("SPEED_OFF"))
 
 MIDDLEWARE = [
-    "advisor.logs.RequestLogMiddleware",
+    "advisor.web.logs.RequestLogMiddleware",
     # Counts questionnaire steps in memory (anonymous, no database write on the request path): see
-    # advisor/funnel.py. Repeat GETs of public pages never get here: advisor.cache.PageCache (advisor/wsgi.py)
-    # answers them, logs and counts them, with the headers this stack gave them the first time.
-    "advisor.funnel.FunnelMiddleware",
+    # advisor/funnel/. Repeat GETs of public pages never get here: the page cache in front of Django
+    # (advisor/wsgi.py, advisor/pagecache/) answers them, logs and counts them, with the headers this stack
+    # gave them the first time.
+    "advisor.funnel.counting.FunnelMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "advisor.middleware.PermissionsPolicyMiddleware",
+    "advisor.web.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages compressed on the fly (static files come pre-compressed from whitenoise, above).
     # Django's GZip adds random padding against BREACH on pages that carry a CSRF token.
@@ -79,8 +80,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Staff sessions end after a working day without an admin request (advisor/signin.py).
-    "advisor.signin.StaffSessionMiddleware",
+    # Staff sessions end after a working day without an admin request (advisor/inbox/signin.py).
+    "advisor.inbox.signin.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -110,7 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "advisor.context_processors.operator",
+                "advisor.web.context_processors.operator",
                 "pathways.context_processors.reference_problems",
             ],
         },
@@ -133,7 +134,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Caches: per-process memory by default, each bounded; REDIS_URL shares them between workers and machines.
-# "pages" holds public pages and blank forms (advisor/cache.py), keyed on the reference-data version.
+# "pages" holds public pages and blank forms (advisor/pagecache/), keyed on the reference-data version.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
@@ -199,7 +200,7 @@ RECHECK_AFTER_DAYS = envint("RECHECK_AFTER_DAYS", "365")
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Questionnaire answers live in a signed cookie of the learner's own (advisor/questionnaire.py), never in a
+# Questionnaire answers live in a signed cookie of the learner's own (advisor/learners/questionnaire.py), never in a
 # server-side session. It lasts a week so a learner can come back to an unfinished questionnaire; the start
 # page says so. Sessions (Django's database sessions) are for staff signed in to admin.
 ANSWERS_COOKIE_NAME = "answers"
@@ -222,7 +223,7 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
-# Features no page uses, refused to every page and anything injected into one (advisor/middleware.py).
+# Features no page uses, refused to every page and anything injected into one (advisor/web/middleware.py).
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
 )
@@ -235,7 +236,7 @@ if envbool("BEHIND_TLS_PROXY", "0"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many trusted proxies sit in front, each appending the address it received the request from to
 # X-Forwarded-For. 0: none, and X-Forwarded-For counts for nothing (a client can send it). The enquiry rate
-# limit and django-axes key on the address this gives (advisor/client_address.py).
+# limit and django-axes key on the address this gives (advisor/web/client_address.py).
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
 HTTPS = envbool("HTTPS", "0" if DEBUG else "1")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "1" if HTTPS else "0")
@@ -322,11 +323,11 @@ OPERATOR = {
 }
 
 # Logs go to stderr, one JSON object per line (python-json-logger; LOG_FORMAT=plain for people), and never
-# carry request bodies, query strings or personal data: see advisor/logs.py.
+# carry request bodies, query strings or personal data: see advisor/web/logs.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"personal_data": {"()": "advisor.logs.PersonalDataFilter"}},
+    "filters": {"personal_data": {"()": "advisor.web.logs.PersonalDataFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -352,19 +353,19 @@ LOGGING = {
     },
 }
 
-# Admin login throttling (django-axes; advisor/signin.py). A username from one address is paused after
+# Admin login throttling (django-axes; advisor/inbox/signin.py). A username from one address is paused after
 # AXES_FAILURE_LIMIT failures; an address, whatever usernames it tries, after AXES_ADDRESS_FAILURE_LIMIT (higher:
 # colleagues in one office share an address). The address is the client's own (TRUSTED_PROXY_COUNT).
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
 AXES_ADDRESS_FAILURE_LIMIT = envint("AXES_ADDRESS_FAILURE_LIMIT", "20")
 AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", "15"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
-AXES_HANDLER = "advisor.signin.SignInHandler"
+AXES_HANDLER = "advisor.inbox.signin.SignInHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "advisor/admin_lockout.html"
-AXES_LOCKOUT_CALLABLE = "advisor.signin.lockout_response"  # the template, with Retry-After
-AXES_CLIENT_IP_CALLABLE = "advisor.client_address.client_ip"
-AXES_CLIENT_STR_CALLABLE = "advisor.signin.client_str"  # log lines name the path, never the address or username
+AXES_LOCKOUT_CALLABLE = "advisor.inbox.signin.lockout_response"  # the template, with Retry-After
+AXES_CLIENT_IP_CALLABLE = "advisor.web.client_address.client_ip"
+AXES_CLIENT_STR_CALLABLE = "advisor.inbox.signin.client_str"  # log lines name the path, never the address or username
 # Staff (admin) sessions end after this long without an admin request: a working day.
 ADMIN_SESSION_IDLE_SECONDS = envint("ADMIN_SESSION_IDLE_HOURS", "8") * 3600
 AXES_VERBOSE = False  # no start-up banner in every command's output; lockouts are still logged
@@ -380,7 +381,7 @@ ENQUIRY_FORM_MAX_AGE = envint("ENQUIRY_FORM_MAX_AGE", str(24 * 3600))  # older f
 ENQUIRY_RATE_LIMITS = [(envint("ENQUIRY_RATE_LIMIT", "5"), 600), (envint("ENQUIRY_RATE_LIMIT_DAY", "20"), 86400)]
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "AU")  # numbers without +country code
 NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", "12")  # then the email is given up (the inbox shows it)
-# Background work (the emails, advisor/notifications.py) is a task in the database, in the same transaction as
+# Background work (the emails, advisor/enquiries/emails.py) is a task in the database, in the same transaction as
 # the enquiry or reply that asks for it; `manage.py db_worker` runs it. Every app server shares the one queue.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # The anonymous questionnaire funnel: each worker flushes its in-memory counts this often, or after this many.

@@ -7,9 +7,9 @@ application = get_wsgi_application()
 
 from django.conf import settings  # noqa: E402 - needs the settings module chosen above
 
-from advisor.cache import PageCache  # noqa: E402 - needs the apps loaded above
+from advisor.pagecache.front import PageCache  # noqa: E402 - needs the apps loaded above
 
-# Repeat GETs of public pages are answered in front of Django's handler (advisor/cache.py).
+# Repeat GETs of public pages are answered in front of Django's handler (advisor/pagecache/).
 if "page-cache" not in settings.SPEED_OFF:
     application = PageCache(application)
 

@@ -314,7 +314,7 @@ def count_queries() -> dict[str, str]:
     from django.test import Client, RequestFactory
     from django.test.utils import CaptureQueriesContext
 
-    from advisor import cache as page_cache
+    from advisor.pagecache import store as page_cache
     from advisor.wsgi import application  # configures logging again (django.setup())
 
     logging.getLogger("advisor.request").setLevel(logging.WARNING)  # one line per request is noise here

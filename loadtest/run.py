@@ -431,8 +431,8 @@ DRAIN_PASS = """
 from datetime import timedelta
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
-from advisor import notifications
-from advisor.models import EmailDelivery
+from advisor.enquiries import emails as notifications
+from advisor.enquiries.models import EmailDelivery
 # Standing in for the minutes a deployment waits (no worker runs now): every retry is due, and the lease of a
 # task lost with its worker has run out, as for requeue_stalled_emails from cron five minutes later.
 DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
@@ -461,7 +461,7 @@ def reconcile(env, outcomes, log: Log, killed: dict, sink: SmtpSink, drained: tu
     import django
 
     django.setup()
-    from advisor.models import EmailDelivery, Enquiry
+    from advisor.enquiries.models import EmailDelivery, Enquiry
 
     rows = list(Enquiry.objects.filter(email__startswith="loadtest-").values("email", "submission_id", "reference"))
     by_email = Counter(r["email"] for r in rows)

@@ -14,7 +14,7 @@ from django.urls import path
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from pathways import recheck
+from pathways import recheck_admin as recheck
 from pathways.models import (
     Classification,
     ClassificationGap,

@@ -2,6 +2,9 @@
 
 from django.db import models
 
+# The origin of someone not trained as a coder yet, in plan links and answers ("origin=none", DESIGN.md).
+NEW_TO_CODING = "none"
+
 
 class SourceKind(models.TextChoices):
     SEED = "seed", "Source article"

@@ -361,6 +361,54 @@ def summary_lines(data: dict) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class AdviserSummary:
+    """A plan snapshot as an adviser reads it (the enquiry page in admin, a reply's {plan_summary}): the move,
+    the answer, the learner's answers, then the steps' titles. `lines()` is the text; admin builds its HTML
+    from the same parts."""
+
+    move: str
+    answer: str
+    notes: list[str]
+    answers: str
+    steps: list[str]
+
+    def lines(self) -> list[str]:
+        return [self.move, self.answer, *self.notes, self.answers, *(f"- {step}" for step in self.steps)]
+
+
+NO_PLAN = "No plan: a general enquiry."
+
+
+def adviser_summary(data: dict, credential_names: dict[str, str] | None = None) -> AdviserSummary | None:
+    """The summary of a plan snapshot, or None for a general enquiry. Held credentials are named from
+    `credential_names` (code -> name), or by their codes when it has no name for them."""
+    if not data:
+        return None
+    names = credential_names or {}
+    held = [names.get(code, code) for code in data.get("held_credentials") or []]
+    years = data.get("years")
+    head = summary_lines(data)
+    return AdviserSummary(
+        move=head[0],
+        answer=head[1],
+        notes=[data["time_note"]] if data.get("time_note") else [],
+        answers=(
+            f"Setting: {data.get('setting', '?')}; years of experience: {'not given' if years is None else years};"
+            f" held: {', '.join(held) or 'nothing'}"
+        ),
+        steps=[
+            step.get("title", "") + (f" ({step['time_text']})" if step.get("time_text") else "")
+            for step in data.get("steps") or []
+        ],
+    )
+
+
+def adviser_summary_text(data: dict, credential_names: dict[str, str] | None = None) -> str:
+    summary = adviser_summary(data, credential_names)
+    return "\n".join(summary.lines()) if summary else NO_PLAN
+
+
 def _move_from(data: dict) -> str:
     destination = (data.get("destination") or {}).get("name", "?")
     origin = (data.get("origin") or {}).get("name")

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from advisor.enquiry_forms import make_token
+from advisor.enquiries.forms import make_token
 
 PLAN_QUERY = "origin=AU&credential=hlt50321&setting=inpatient&years=2&destination=GB"
 ENQUIRE_URL = f"/enquire/?{PLAN_QUERY}"
@@ -106,7 +106,7 @@ def run_tasks() -> None:
 
 
 def minutes_pass() -> None:
-    """Retries wait minutes (advisor.notifications.backoff): move every waiting task's time to now."""
+    """Retries wait minutes (advisor.enquiries.emails.backoff): move every waiting task's time to now."""
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
@@ -189,7 +189,7 @@ def make_enquiry(**fields):
     """An enquiry as the form would save it (no request involved)."""
     from django.utils import timezone
 
-    from advisor.models import Enquiry
+    from advisor.enquiries import services
 
     values = {
         "name": "Ada Example",
@@ -204,7 +204,7 @@ def make_enquiry(**fields):
     }
     values.update(fields)
     spam_reason = values.pop("spam_reason", "")
-    enquiry, _ = Enquiry.objects.submit(submission_id=uuid.uuid4(), spam_reason=spam_reason, **values)
+    enquiry, _ = services.submit(submission_id=uuid.uuid4(), spam_reason=spam_reason, **values)
     return enquiry
 
 

@@ -22,5 +22,5 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 STATIC_ROOT = None
 # Staff users are created in many tests: a fast hasher keeps them quick (never in production).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# No background flushing thread: tests flush the funnel counts themselves (advisor.funnel.flush()).
+# No background flushing thread: tests flush the funnel counts themselves (advisor.funnel.counting.flush()).
 FUNNEL_FLUSH_SECONDS = 0

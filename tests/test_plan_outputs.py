@@ -11,9 +11,9 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from advisor.admin import plan_summary_html
-from advisor.models import EmailDelivery
-from advisor.notifications import build_message
+from advisor.enquiries.emails import build_message
+from advisor.enquiries.models import EmailDelivery
+from advisor.inbox.admin import plan_summary_html
 from pathways import presenter
 from pathways.records import Duration, add_durations
 from pathways.reference import load_reference

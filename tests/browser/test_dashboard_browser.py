@@ -8,12 +8,14 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core import mail
 from playwright.sync_api import expect
 
-from advisor import cache as page_cache
-from advisor import funnel
-from advisor.models import Enquiry, FunnelCount, ReplyTemplate, Status
+from advisor.enquiries.models import Enquiry, Status
+from advisor.funnel import counting as funnel
+from advisor.funnel.models import FunnelCount
+from advisor.inbox.models import ReplyTemplate
+from advisor.pagecache import store as page_cache
 from tests.browser.conftest import assert_accessible
 from tests.enquiry_support import make_enquiry, run_tasks, use_memory_mail
-from tests.test_funnel import ONE_OF_EACH
+from tests.funnel.test_counting import ONE_OF_EACH
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

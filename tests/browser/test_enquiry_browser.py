@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import expect
 
-from advisor.models import Enquiry
+from advisor.enquiries.models import Enquiry
 from tests.browser.conftest import assert_accessible
 
 pytestmark = pytest.mark.browser

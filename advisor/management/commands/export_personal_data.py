@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from advisor import privacy
+from advisor.enquiries import retention
 
 
 class Command(BaseCommand):
@@ -14,4 +14,4 @@ class Command(BaseCommand):
         parser.add_argument("--email", required=True)
 
     def handle(self, *args, email, **options):
-        self.stdout.write(json.dumps(privacy.personal_data(email), indent=2, ensure_ascii=False, default=str))
+        self.stdout.write(json.dumps(retention.personal_data(email), indent=2, ensure_ascii=False, default=str))

@@ -9,8 +9,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 
-from advisor.api import plan_body
-from advisor.forms import PlanQueryForm
+from advisor.learners.api import plan_body
+from advisor.learners.forms import PlanQueryForm
 from pathways import presenter
 from pathways.reference import load_reference
 

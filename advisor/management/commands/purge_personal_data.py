@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from advisor import privacy
+from advisor.enquiries import retention
 
 
 class Command(BaseCommand):
@@ -12,5 +12,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        counts = privacy.purge()
+        counts = retention.purge()
         self.stdout.write(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in counts.items()))

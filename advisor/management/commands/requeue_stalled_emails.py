@@ -8,11 +8,11 @@ only: the new task finds the email sent, or claimed, and leaves it alone.
 
 from django.core.management.base import BaseCommand
 
-from advisor import notifications
+from advisor.enquiries import emails
 
 
 class Command(BaseCommand):
     help = "Give emails whose task was lost (its worker died) a new task."
 
     def handle(self, *args, **options):
-        self.stdout.write(f"requeued {notifications.requeue_stalled()}")
+        self.stdout.write(f"requeued {emails.requeue_stalled()}")

@@ -1,0 +1,141 @@
+"""Email replies to learners, written and sent from the enquiry page in admin.
+
+An adviser picks a reply template (kept in admin, for one destination or general), which comes filled in
+with the learner's name, the plan's summary and the adviser's name; edits it; sends it. Sending is
+advisor.enquiries.services.reply: the reply is saved as a note on the enquiry together with its email and the
+task that sends it, in one transaction, and goes out through the same task and retries as the advisers'
+notifications (run by `manage.py db_worker`). The enquiry moves to contacted.
+
+Nothing is sent to an enquiry in the spam quarantine, or to a learner who asked to be phoned, unless the
+adviser ticks the confirmation; nothing at all to an enquiry without an email address (anonymised).
+"""
+
+import re
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+
+from advisor.enquiries import services
+from advisor.enquiries.models import ContactMethod, EmailDelivery, Enquiry
+from advisor.inbox.models import ReplyTemplate
+from pathways import presenter
+from pathways.reference import load_reference
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+PERMS = ("advisor.change_enquiry", "advisor.add_enquirynote", "advisor.view_replytemplate")
+
+
+# --- Words ------------------------------------------------------------------------------------------------------
+
+
+def plan_summary(snapshot: dict) -> str:
+    """The plan as the enquiry page in admin summarises it, as text (pathways.presenter's adviser summary)."""
+    credentials = load_reference().credentials
+    return presenter.adviser_summary_text(snapshot, {code: c.name for code, c in credentials.items()})
+
+
+def fill(text: str, enquiry: Enquiry, adviser) -> str:
+    """The template's placeholders replaced; anything else in braces is left as it was typed."""
+    names = {code: country.in_sentence for code, country in load_reference().countries.items()}
+    values = {
+        "learner_name": enquiry.name,
+        "adviser_name": adviser.get_full_name() or adviser.get_username(),
+        "plan_summary": plan_summary(enquiry.plan_snapshot),
+        "reference": enquiry.reference,
+        "destination": names.get(enquiry.destination_code, enquiry.destination_code),
+    }
+    return PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), text)
+
+
+def templates_for(enquiry: Enquiry):
+    """The templates offered for an enquiry: those for its destination first, then the general ones."""
+    specific = Case(When(destination_code="", then=Value(1)), default=Value(0), output_field=IntegerField())
+    return ReplyTemplate.objects.filter(Q(destination_code="") | Q(destination_code=enquiry.destination_code)).order_by(
+        specific, "name"
+    )
+
+
+def warnings_for(enquiry: Enquiry) -> list[str]:
+    """Why a reply by email needs the adviser's confirmation."""
+    warnings = []
+    if enquiry.is_spam:
+        warnings.append("This enquiry is in the spam quarantine: it may not come from a real learner.")
+    if enquiry.preferred_contact == ContactMethod.PHONE:
+        warnings.append("The learner asked to be contacted by phone.")
+    return warnings
+
+
+# --- The reply page ---------------------------------------------------------------------------------------------
+
+
+class ReplyForm(forms.Form):
+    subject = forms.CharField(max_length=200)
+    body = forms.CharField(label="Message", max_length=4000, widget=forms.Textarea(attrs={"rows": 18, "cols": 80}))
+    confirm = forms.BooleanField(required=False, label="Send it by email all the same")
+
+    def __init__(self, *args, warnings=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.warnings = list(warnings)
+        if not self.warnings:
+            del self.fields["confirm"]
+
+    def clean_subject(self):
+        subject = self.cleaned_data["subject"]
+        if "\n" in subject or "\r" in subject:
+            raise forms.ValidationError("The subject must be one line.")
+        return subject
+
+    def clean(self):
+        data = super().clean()
+        if self.warnings and not data.get("confirm"):
+            self.add_error("confirm", "Tick this box to send the email anyway, or contact the learner another way.")
+        return data
+
+
+def urls(model_admin) -> list:
+    def view(request, object_id):
+        return reply(request, object_id, model_admin)
+
+    return [path("<int:object_id>/reply/", model_admin.admin_site.admin_view(view), name="advisor_enquiry_reply")]
+
+
+def reply(request, object_id, model_admin):
+    if not all(request.user.has_perm(p) for p in PERMS):
+        raise PermissionDenied
+    enquiry = get_object_or_404(Enquiry, pk=object_id)
+    change_url = reverse("admin:advisor_enquiry_change", args=[enquiry.pk])
+    if not enquiry.email:
+        messages.error(request, "This enquiry has no email address (its details were removed): nothing can be sent.")
+        return redirect(change_url)
+    templates = list(templates_for(enquiry))
+    warnings = warnings_for(enquiry)
+    chosen = next((t for t in templates if str(t.pk) == request.GET.get("template")), None)
+    if request.method == "POST":
+        form = ReplyForm(request.POST, warnings=warnings)
+        if form.is_valid():
+            services.reply(enquiry, request.user, form.cleaned_data["subject"], form.cleaned_data["body"])
+            messages.success(request, f"Reply to {enquiry.reference} sent by email and saved as a note.")
+            return redirect(change_url)
+    else:
+        chosen = chosen or (templates[0] if templates else None)
+        initial = {}
+        if chosen:
+            initial = {field: fill(getattr(chosen, field), enquiry, request.user) for field in ("subject", "body")}
+        form = ReplyForm(initial=initial, warnings=warnings)
+    sent = EmailDelivery.objects.filter(enquiry=enquiry, reply__isnull=False).select_related("reply__author")
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": Enquiry._meta,
+        "original": enquiry,
+        "title": f"Reply to {enquiry.reference} by email",
+        "templates": templates,
+        "chosen": chosen,
+        "form": form,
+        "warnings": warnings,
+        "earlier": sent.order_by("created_at"),
+    }
+    return render(request, "admin/advisor/enquiry/reply.html", context)

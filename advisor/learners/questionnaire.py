@@ -1,0 +1,410 @@
+"""The guided questionnaire: one form per step, the order of the steps, and the answers kept in a cookie.
+
+Answers live in a signed cookie of the learner's own (settings.ANSWERS_COOKIE_NAME, django.core.signing), never in
+a server-side session, as plain values:
+    {"origin": "AU" | "none", "credentials": ["hlt50321"], "setting": "inpatient" | "outpatient" | "both" | "not-sure",
+     "years": 2 | None, "destination": "GB"}
+A key is present once its step is answered. The plan itself is never stored: `plan_query()` turns the answers into
+the plan page's parameters (DESIGN.md), so the plan URL is a permalink with no personal data.
+"""
+
+from django import forms
+from django.conf import settings
+from django.core import signing
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils.html import format_html
+
+from advisor.learners.forms import MAX_YEARS
+from pathways.choices import NEW_TO_CODING
+
+ANSWERS_SALT = "advisor.questionnaire.answers"
+STEPS = ["origin", "credentials", "experience", "destination"]
+NONE_OF_THESE = "none"
+NOT_SURE = "not-sure"
+
+SETTING_CHOICES = [
+    ("inpatient", "Inpatient: patients admitted to hospital"),
+    ("outpatient", "Outpatient: clinics, physician offices and emergency departments"),
+    ("both", "Both"),
+    (NOT_SURE, "I’m not sure"),
+]
+
+# Section captions instead of a progress bar: the number of steps depends on the answers.
+CAPTIONS = {
+    "origin": "About your training",
+    "credentials": "About your training",
+    "experience": "About your work",
+    "destination": "Where you want to work",
+}
+
+
+def _heading(text):
+    """The question is the page's h1, inside its legend or label (GOV.UK question pages)."""
+    return format_html('<h1 class="question-heading">{}</h1>', text)
+
+
+class _StepForm(forms.Form):
+    # Validation is server-side only: no `required` attributes (the form also has novalidate).
+    use_required_attribute = False
+    heading = ""
+
+    def __init__(self, *args, reference, answers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reference = reference
+        self.answers = answers
+
+
+def _country_choices(reference):
+    return sorted(((c.code, c.name) for c in reference.countries.values()), key=lambda choice: choice[1])
+
+
+class OriginForm(_StepForm):
+    heading = "Where did you train as a clinical or medical coder?"
+    origin = forms.ChoiceField(
+        widget=forms.RadioSelect,
+        required=False,
+        error_messages={"invalid_choice": "Select where you trained as a coder"},
+        help_text="Choose the country where you learned to code, or say you have not trained yet.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["origin"]
+        field.label = _heading(self.heading)
+        field.choices = [*_country_choices(self.reference), (NEW_TO_CODING, "I have not trained as a coder yet")]
+
+    def clean_origin(self):
+        if not self.cleaned_data["origin"]:
+            raise forms.ValidationError("Select where you trained as a coder")
+        return self.cleaned_data["origin"]
+
+
+class CredentialsForm(_StepForm):
+    heading = "Which of these do you hold?"
+    credentials = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        error_messages={"invalid_choice": "Select the credentials you hold, or select None of these"},
+        help_text="Select all that apply. Include a credential you are still completing only if it is awarded.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["credentials"]
+        field.label = _heading(self.heading)
+        field.choices = [
+            *((c.code, f"{c.name} ({c.awarded_by})") for c in credential_choices(self.reference, self.answers)),
+            (NONE_OF_THESE, "None of these"),
+        ]
+
+    def clean_credentials(self):
+        chosen = self.cleaned_data["credentials"]
+        if not chosen:
+            raise forms.ValidationError("Select the credentials you hold, or select None of these")
+        if NONE_OF_THESE in chosen and len(chosen) > 1:
+            raise forms.ValidationError("Select None of these only if you hold none of the credentials listed")
+        return [code for code in chosen if code != NONE_OF_THESE]
+
+
+class ExperienceForm(_StepForm):
+    heading = "Your coding experience"
+    setting = forms.ChoiceField(
+        label="Which setting do you code in?",
+        widget=forms.RadioSelect,
+        choices=SETTING_CHOICES,
+        required=False,
+        error_messages={"invalid_choice": "Select the setting you code in, or I’m not sure"},
+    )
+    years = forms.CharField(
+        label="How many years have you worked as a coder? (optional)",
+        help_text="Whole years, for example 3. Leave this blank if you are not sure.",
+        required=False,
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "spellcheck": "false", "autocomplete": "off", "class": "input-short"}
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.answers.get("origin") == NEW_TO_CODING:
+            # Someone new to coding has no years to count; the setting still decides what they learn.
+            del self.fields["years"]
+            self.fields["setting"].label = "Which setting do you want to code in?"
+            self.fields["setting"].error_messages["invalid_choice"] = "Select the setting you want to code in"
+
+    def clean_setting(self):
+        if not self.cleaned_data["setting"]:
+            raise forms.ValidationError(self.fields["setting"].error_messages["invalid_choice"])
+        return self.cleaned_data["setting"]
+
+    def clean_years(self):
+        text = self.cleaned_data["years"].strip()
+        if not text or text.lower() in ("not sure", "unsure", "don't know", "don’t know"):
+            return None
+        if not text.isdigit():
+            raise forms.ValidationError("Enter your years of experience as a whole number, like 3")
+        years = int(text)
+        if years > MAX_YEARS:
+            raise forms.ValidationError(f"Years of experience must be {MAX_YEARS} or fewer")
+        return years
+
+
+class DestinationForm(_StepForm):
+    heading = "Where do you want to work as a coder?"
+    destination = forms.ChoiceField(
+        widget=forms.RadioSelect,
+        required=False,
+        error_messages={"invalid_choice": "Select where you want to work"},
+        help_text="Choose the country you trained in to see how to progress there.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["destination"]
+        field.label = _heading(self.heading)
+        field.choices = _country_choices(self.reference)
+
+    def clean_destination(self):
+        if not self.cleaned_data["destination"]:
+            raise forms.ValidationError("Select where you want to work")
+        return self.cleaned_data["destination"]
+
+
+FORMS = {
+    "origin": OriginForm,
+    "credentials": CredentialsForm,
+    "experience": ExperienceForm,
+    "destination": DestinationForm,
+}
+
+
+def credential_choices(reference, answers):
+    origin = answers.get("origin")
+    if not origin or origin == NEW_TO_CODING or origin not in reference.countries:
+        return []
+    return list(reference.credentials_for(origin))
+
+
+# --- Answers in the learner's cookie -------------------------------------------------------------------------
+
+
+def get_answers(request):
+    """The answers so far, from the learner's cookie: {} when there is none, or it has expired or been altered."""
+    value = request.COOKIES.get(settings.ANSWERS_COOKIE_NAME)
+    return {} if value is None else read_answers(value)
+
+
+def read_answers(value):
+    try:
+        answers = signing.loads(value, salt=ANSWERS_SALT, max_age=settings.ANSWERS_COOKIE_AGE)
+    except signing.BadSignature:  # expired too
+        return {}
+    return answers if isinstance(answers, dict) else {}
+
+
+def keep_answers(response, answers):
+    """Store the answers in the learner's cookie for another ANSWERS_COOKIE_AGE seconds."""
+    response.set_cookie(
+        settings.ANSWERS_COOKIE_NAME,
+        signing.dumps(answers, salt=ANSWERS_SALT, compress=True),
+        max_age=settings.ANSWERS_COOKIE_AGE,
+        secure=settings.ANSWERS_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def initial_for(step, answers):
+    """What the form shows when the learner comes back to a step: their earlier answer."""
+    if step == "credentials" and "credentials" in answers:
+        return {"credentials": answers["credentials"] or [NONE_OF_THESE]}
+    if step == "experience":
+        years = answers.get("years")
+        return {"setting": answers.get("setting"), "years": "" if years is None else str(years)}
+    return {step: answers.get(step)}
+
+
+def save_answer(answers, step, cleaned_data, reference):
+    """The answers with this step's answer in them (a new dict)."""
+    answers = dict(answers)
+    if step == "origin":
+        if answers.get("origin") != cleaned_data["origin"]:
+            # Credentials of another country no longer apply: keep only those the new origin offers, and ask again
+            # if none are left.
+            valid = {c.code for c in credential_choices(reference, cleaned_data)}
+            kept = [code for code in answers.get("credentials", []) if code in valid]
+            answers.pop("credentials", None)
+            if kept:
+                answers["credentials"] = kept
+        answers["origin"] = cleaned_data["origin"]
+        if answers["origin"] == NEW_TO_CODING:
+            answers.pop("credentials", None)
+            answers.pop("years", None)
+    elif step == "credentials":
+        answers["credentials"] = cleaned_data["credentials"]
+    elif step == "experience":
+        answers["setting"] = cleaned_data["setting"]
+        answers["years"] = cleaned_data.get("years")
+    else:
+        answers[step] = cleaned_data[step]
+    return answers
+
+
+# --- Step flow ------------------------------------------------------------------------------------------------
+
+
+def applies(step, answers):
+    return not (step == "credentials" and answers.get("origin") == NEW_TO_CODING)
+
+
+def is_answered(step, answers):
+    key = "setting" if step == "experience" else step
+    return key in answers
+
+
+def steps_for(answers):
+    return [step for step in STEPS if applies(step, answers)]
+
+
+def first_unanswered(answers):
+    """The first step still to answer, or "check" when everything is answered."""
+    for step in steps_for(answers):
+        if not is_answered(step, answers):
+            return step
+    return "check"
+
+
+def is_complete(answers):
+    return first_unanswered(answers) == "check"
+
+
+def is_started(answers):
+    return bool(answers)
+
+
+def is_reachable(step, answers):
+    """A step can be shown once every step before it is answered (no jumping ahead)."""
+    if not applies(step, answers):
+        return False
+    for earlier in steps_for(answers):
+        if earlier == step:
+            return True
+        if not is_answered(earlier, answers):
+            return False
+    return False
+
+
+def step_url(step, returning=False):
+    if step == "check":
+        return reverse("advisor:check")
+    url = reverse("advisor:question", args=[step])
+    return f"{url}?next=check" if returning else url
+
+
+def next_url(step, answers, returning):
+    """Where Continue leads. Coming from the check page, go back there unless a new question must be asked first."""
+    if returning:
+        pending = first_unanswered(answers)
+        return step_url(pending, returning=pending != "check")
+    later = steps_for(answers)
+    following = later[later.index(step) + 1 :] if step in later else []
+    return step_url(following[0] if following else "check")
+
+
+def back_url(step, answers, returning):
+    if returning:
+        return step_url("check")
+    earlier = steps_for(answers)
+    index = earlier.index(step) if step in earlier else 0
+    return step_url(earlier[index - 1]) if index > 0 else reverse("advisor:start")
+
+
+# --- Presenting answers -----------------------------------------------------------------------------------------
+
+
+def plan_query(answers):
+    """The plan page's parameters (DESIGN.md) for these answers, as a query string."""
+    query = QueryDict(mutable=True)
+    query["origin"] = answers["origin"]
+    if answers["origin"] != NEW_TO_CODING:
+        query.setlist("credential", answers.get("credentials", []))
+    query["setting"] = "both" if answers["setting"] == NOT_SURE else answers["setting"]
+    if answers.get("years") is not None:
+        query["years"] = str(answers["years"])
+    query["destination"] = answers["destination"]
+    return query.urlencode()
+
+
+def answers_from_profile(profile):
+    """Questionnaire answers from a plan's LearnerProfile, so a plan permalink can be edited."""
+    if profile.origin is None:
+        return {"origin": NEW_TO_CODING, "setting": profile.setting, "destination": profile.destination}
+    return {
+        "origin": profile.origin,
+        "credentials": sorted(profile.credentials),
+        "setting": profile.setting,
+        "years": profile.years,
+        "destination": profile.destination,
+    }
+
+
+def summary_rows(answers, reference):
+    """Rows for the check-your-answers summary list: (question, answer lines, step, hidden context)."""
+    countries = reference.countries
+    origin = answers["origin"]
+    rows = [
+        {
+            "key": "Where you trained",
+            "value": ["Not trained as a coder yet"] if origin == NEW_TO_CODING else [_name(countries, origin)],
+            "step": "origin",
+            "context": "where you trained",
+        }
+    ]
+    if applies("credentials", answers):
+        names = {c.code: c.name for c in credential_choices(reference, answers)}
+        held = [names.get(code, code) for code in answers.get("credentials", [])]
+        rows.append(
+            {
+                "key": "Credentials you hold",
+                "value": held or ["None of these"],
+                "step": "credentials",
+                "context": "the credentials you hold",
+            }
+        )
+    rows.append(
+        {
+            "key": "Setting",
+            "value": [dict(SETTING_CHOICES)[answers["setting"]]],
+            "step": "experience",
+            "context": "your setting",
+        }
+    )
+    if origin != NEW_TO_CODING:
+        years = answers.get("years")
+        rows.append(
+            {
+                "key": "Years of coding experience",
+                "value": ["Not provided" if years is None else str(years)],
+                "step": "experience",
+                "context": "your years of experience",
+            }
+        )
+    rows.append(
+        {
+            "key": "Where you want to work",
+            "value": [_name(countries, answers["destination"])],
+            "step": "destination",
+            "context": "where you want to work",
+        }
+    )
+    for row in rows:
+        row["change_url"] = step_url(row["step"], returning=True)
+    return rows
+
+
+def _name(countries, code):
+    country = countries.get(code)
+    return country.name if country else code

@@ -1,0 +1,60 @@
+"""Blank form pages cached with holes for the values that must differ on every response.
+
+`form_page()` caches the rendered body of a blank form page with holes where per-request values go: the CSRF
+token, and whatever the caller adds (the enquiry form's submission id and signed time-trap token). The page is
+rendered once with placeholders in place of those values; every request then gets the cached text with fresh
+values filled in, so no two visitors ever share a token. Forms bound to a POST are never cached: they hold
+what someone typed.
+"""
+
+import hashlib
+import re
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.utils.csp import CSP
+
+from advisor.pagecache.store import key_prefix, pages
+
+# Per deployment (shared, like the cache, by every worker), so no page content can spell a placeholder.
+_SECRET = hashlib.sha256(f"form-holes:{settings.SECRET_KEY}".encode()).hexdigest()[:16]
+
+
+def placeholder(name: str) -> str:
+    return f"@@hole-{name}-{_SECRET}@@"
+
+
+_HOLE = re.compile(rf"@@hole-(\w+)-{_SECRET}@@")
+
+
+def _policy_uses_nonce() -> bool:
+    policies = (getattr(settings, "SECURE_CSP", None) or {}, getattr(settings, "SECURE_CSP_REPORT_ONLY", None) or {})
+    return any(CSP.NONCE in values for policy in policies for values in policy.values())
+
+
+def form_page(request, key, render, holes=(), fill=None):
+    """The response `render(values)` gives, from a cache of its body keyed on `key` and the reference data.
+
+    `render` gets {name: placeholder} for "csrf_token" and each of `holes`, to put in its context in place
+    of the real values; `fill()` returns the real per-request values of `holes` for each response. Only
+    200 responses are cached; a page without holes (an error page) is returned as rendered.
+    """
+    values = {"csrf_token": get_token(request), **(fill() if fill else {})}
+    if "form-cache" in settings.SPEED_OFF:
+        return render(values)
+    cache = pages()
+    key = f"form.{key_prefix()}.{hashlib.md5(repr(key).encode(), usedforsecurity=False).hexdigest()}"
+    entry = cache.get(key)
+    if entry is None:
+        response = render({name: placeholder(name) for name in ("csrf_token", *holes)})
+        parts = _HOLE.split(response.content.decode(response.charset))
+        if len(parts) == 1:
+            return response
+        entry = (response.status_code, response["Content-Type"], parts)
+        if response.status_code == 200 and not response.cookies and not _policy_uses_nonce():
+            cache.set(key, entry)
+    status, content_type, parts = entry
+    # parts alternates text and hole names: text, name, text, name, ..., text.
+    body = "".join(values[part] if i % 2 else part for i, part in enumerate(parts))
+    return HttpResponse(body, status=status, content_type=content_type)
