@@ -105,6 +105,16 @@ def test_overdue_filter_finds_new_enquiries_past_two_business_days(client, advis
     assert old.is_overdue and not fresh.is_overdue
 
 
+def test_quarantined_spam_is_never_overdue_in_the_list_or_its_filter(client, adviser):
+    spam = make_enquiry(spam_reason="honeypot")
+    Enquiry.objects.filter(pk=spam.pk).update(created_at=timezone.now() - timezone.timedelta(days=6))
+    spam.refresh_from_db()
+    page = client.get(CHANGELIST + "?overdue=yes&spam=all").content.decode()
+    assert spam.reference not in page and not spam.is_overdue
+    assert spam.reference in client.get(CHANGELIST + "?overdue=no&spam=all").content.decode()
+    assert not Enquiry.objects.overdue().exists()
+
+
 def test_notification_failed_filter(client, adviser):
     failed, fine = make_enquiry(), make_enquiry()
     EmailDelivery.objects.filter(enquiry=failed).update(attempts=2, last_error="ConnectionRefusedError")
