@@ -200,7 +200,7 @@ RECHECK_AFTER_DAYS = envint("RECHECK_AFTER_DAYS", "365")
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Questionnaire answers live in a signed cookie of the learner's own (advisor/learners/questionnaire.py), never in a
+# Questionnaire answers live in a signed cookie of the learner's own (advisor/learners/journey.py), never in a
 # server-side session. It lasts a week so a learner can come back to an unfinished questionnaire; the start
 # page says so. Sessions (Django's database sessions) are for staff signed in to admin.
 ANSWERS_COOKIE_NAME = "answers"

@@ -14,7 +14,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture
 def stored_answers():
     """The questionnaire answers a test client's cookie holds ({} without one)."""
-    from advisor.learners.questionnaire import read_answers
+    from advisor.learners.journey import read_answers
 
     def read(client):
         cookie = client.cookies.get(settings.ANSWERS_COOKIE_NAME)

@@ -93,6 +93,13 @@ def layout(readme: Path) -> dict[str, tuple[str, ...] | None]:
     return rows
 
 
+def named_files(readme: Path) -> dict[str, set[str]]:
+    """Each row's directory to the Python files its "what it holds" column names (`views.py`, ...)."""
+    section = re.search(r"^## Layout\n(.*?)(?=^## |\Z)", readme.read_text(encoding="utf-8"), re.M | re.S)[1]
+    rows = [line.strip("|").split("|") for line in section.splitlines() if re.match(r"\| `[\w/]+/` \|", line)]
+    return {row[0].strip().strip("`"): set(re.findall(r"`(\w+\.py)`", row[1])) for row in rows}
+
+
 def dotted(directory: str) -> str:
     return directory.strip("/").replace("/", ".")
 
@@ -139,12 +146,26 @@ def test_it_has_a_readme_row_for_every_package_and_a_package_for_every_row() -> 
     assert not problems, "README.md's layout table and the packages differ:\n" + "\n".join(problems)
 
 
+def test_it_names_every_module_of_the_site_where_it_lives() -> None:
+    # advisor/ and its packages: a newcomer finds each file in the map, and the map names no file that is gone.
+    problems = []
+    for directory, named in named_files(ROOT / "README.md").items():
+        if not directory.startswith(TOP):
+            continue
+        present = {p.name for p in (ROOT / directory).glob("*.py")} - {"__init__.py"}
+        problems += [f"{directory}{name} is not in the README's map" for name in sorted(present - named)]
+        problems += [
+            f"the README's map names {directory}{name}, which does not exist" for name in sorted(named - present)
+        ]
+    assert not problems, "\n".join(problems)
+
+
 def test_it_imports_only_what_the_readme_allows() -> None:
     rows = layout(ROOT / "README.md")
     found = modules(ROOT, PACKAGES)
     violations = []
     for name, path in found.items():
-        # A module belongs to the deepest row whose directory holds its file (advisor/funnel.py is not in funnel/).
+        # A module belongs to the deepest row whose directory holds its file (a file beside a package is not in it).
         where = path.relative_to(ROOT).as_posix()
         own = max((directory for directory in rows if where.startswith(directory)), key=len, default=None)
         if own is None or rows[own] is None:  # the top advisor/ row: may import every package

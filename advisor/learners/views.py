@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from advisor.learners import questionnaire
+from advisor.learners import journey, questions
 from advisor.learners.forms import CompareQueryForm, PlanQueryForm
 from advisor.pagecache.front import share
 from advisor.pagecache.holes import form_page
@@ -58,9 +58,9 @@ def start(request):
     # have unfinished answers, so only they get a personal copy with a "continue" link (Vary: Cookie keeps shared
     # caches from mixing the two).
     if settings.ANSWERS_COOKIE_NAME in request.COOKIES:
-        answers = questionnaire.get_answers(request)
-        if questionnaire.is_started(answers) and not questionnaire.is_complete(answers):
-            response = _start_page(request, resume_url=questionnaire.step_url(questionnaire.first_unanswered(answers)))
+        answers = journey.get_answers(request)
+        if journey.is_started(answers) and not journey.is_complete(answers):
+            response = _start_page(request, resume_url=journey.step_url(journey.first_unanswered(answers)))
             patch_cache_control(response, private=True, no_cache=True)
             patch_vary_headers(response, ["Cookie"])
             return response
@@ -91,22 +91,22 @@ def _start_page(request, resume_url=None):
 @vary_on_headers("HX-Request")
 @never_cache
 def question(request, step):
-    if step not in questionnaire.STEPS:
+    if step not in questions.STEPS:
         raise Http404("No such question")
     reference = load_reference()
-    answers = questionnaire.get_answers(request)
+    answers = journey.get_answers(request)
     returning = request.GET.get("next") == "check"
-    if not questionnaire.is_reachable(step, answers):
-        pending = questionnaire.first_unanswered(answers)
-        url = questionnaire.step_url(pending, returning=returning and pending != "check")
+    if not journey.is_reachable(step, answers):
+        pending = journey.first_unanswered(answers)
+        url = journey.step_url(pending, returning=returning and pending != "check")
         return see_other(url) if request.method == "POST" else redirect(url)
 
-    form_class = questionnaire.FORMS[step]
+    form_class = questions.FORMS[step]
     if request.method == "POST":
         form = form_class(request.POST, reference=reference, answers=answers)
         if form.is_valid():
-            answers = questionnaire.save_answer(answers, step, form.cleaned_data, reference)
-            return questionnaire.keep_answers(see_other(questionnaire.next_url(step, answers, returning)), answers)
+            answers = journey.save_answer(answers, step, form.cleaned_data, reference)
+            return journey.keep_answers(see_other(journey.next_url(step, answers, returning)), answers)
         # Invalid submissions answer 200: htmx does not swap 4xx responses, and the errors must be seen.
         return _question_page(request, step, form, answers, returning)
 
@@ -115,7 +115,7 @@ def question(request, step):
     key = ("question", htmx_shape(request), request.get_full_path(), repr(sorted(answers.items())))
 
     def render(values):
-        form = form_class(initial=questionnaire.initial_for(step, answers), reference=reference, answers=answers)
+        form = form_class(initial=journey.initial_for(step, answers), reference=reference, answers=answers)
         return _question_page(request, step, form, answers, returning, values)
 
     return form_page(request, key, render)
@@ -126,8 +126,8 @@ def _question_page(request, step, form, answers, returning, extra=None):
         "page_title": ("Error: " if form.errors else "") + form.heading,
         "form": form,
         "step": step,
-        "caption": questionnaire.CAPTIONS[step],
-        "back_url": questionnaire.back_url(step, answers, returning),
+        "caption": questions.CAPTIONS[step],
+        "back_url": journey.back_url(step, answers, returning),
         "error_summary": error_summary(form),
         **(extra or {}),
     }
@@ -145,16 +145,16 @@ def check(request):
         form = PlanQueryForm.from_request(request, reference=reference)
         response = redirect("advisor:check")
         if form.is_valid():
-            questionnaire.keep_answers(response, questionnaire.answers_from_profile(form.profile))
+            journey.keep_answers(response, journey.answers_from_profile(form.profile))
         return response
-    answers = questionnaire.get_answers(request)
-    if not questionnaire.is_complete(answers):
-        return redirect(questionnaire.step_url(questionnaire.first_unanswered(answers)))
+    answers = journey.get_answers(request)
+    if not journey.is_complete(answers):
+        return redirect(journey.step_url(journey.first_unanswered(answers)))
     context = {
         "page_title": "Check your answers",
-        "rows": questionnaire.summary_rows(answers, reference),
-        "plan_query": questionnaire.plan_query(answers),
-        "back_url": questionnaire.step_url(questionnaire.steps_for(answers)[-1]),
+        "rows": journey.summary_rows(answers, reference),
+        "plan_query": journey.plan_query(answers),
+        "back_url": journey.step_url(journey.steps_for(answers)[-1]),
     }
     return render_page(request, "advisor/check.html", context)
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from advisor.enquiries.models import Enquiry, Status
-from advisor.learners import questionnaire
+from advisor.learners import journey, questions
 from bench.common import post_form
 from pathways.choices import NEW_TO_CODING
 from pathways.reference import load_reference
@@ -53,8 +53,8 @@ def choices(reference):
     credentials = sorted(reference.credentials)
     return {
         "origin": [*countries, NEW_TO_CODING],
-        "credentials": [*credentials, questionnaire.NONE_OF_THESE],
-        "setting": [value for value, _ in questionnaire.SETTING_CHOICES],
+        "credentials": [*credentials, questions.NONE_OF_THESE],
+        "setting": [value for value, _ in questions.SETTING_CHOICES],
         "destination": countries,
     }
 
@@ -75,14 +75,14 @@ def step_post(reference):
         nasty_text,
         max_size=4,
     )
-    return st.sampled_from(questionnaire.STEPS).flatmap(
+    return st.sampled_from(questions.STEPS).flatmap(
         lambda step: st.tuples(st.just(step), st.one_of(plausible[step], plausible[step], junk))
     )
 
 
 def answers_of(client):
     cookie = client.cookies.get(django_settings.ANSWERS_COOKIE_NAME)
-    return questionnaire.read_answers(cookie.value) if cookie else {}
+    return journey.read_answers(cookie.value) if cookie else {}
 
 
 def assert_answers_are_valid(answers, reference):
@@ -92,12 +92,12 @@ def assert_answers_are_valid(answers, reference):
     if "origin" in answers:
         assert answers["origin"] in c["origin"]
     if "credentials" in answers:
-        offered = {cred.code for cred in questionnaire.credential_choices(reference, answers)}
+        offered = {cred.code for cred in questions.credential_choices(reference, answers)}
         assert set(answers["credentials"]) <= offered
     if "setting" in answers:
         assert answers["setting"] in c["setting"]
     if answers.get("years") is not None:
-        assert 0 <= answers["years"] <= questionnaire.MAX_YEARS
+        assert 0 <= answers["years"] <= questions.MAX_YEARS
     if "destination" in answers:
         assert answers["destination"] in c["destination"]
 
@@ -115,8 +115,8 @@ def test_any_order_of_question_posts_never_fails_and_keeps_only_offered_answers(
     assert_answers_are_valid(answers, reference)
     check = client.get("/questions/check/")
     assert check.status_code in (200, 302)
-    if questionnaire.is_complete(answers):
-        query = questionnaire.plan_query(answers)
+    if journey.is_complete(answers):
+        query = journey.plan_query(answers)
         first, second = client.get(f"/api/plan/?{query}"), Client().get(f"/api/plan/?{query}")
         assert first.status_code == 200
         assert first.json() == second.json()
@@ -153,8 +153,8 @@ def test_the_same_answers_give_the_same_plan_whatever_route_led_there(answers, d
     plans = []
     for client in (straight, winding):
         stored = answers_of(client)
-        assert questionnaire.is_complete(stored)
-        response = client.get(f"/api/plan/?{questionnaire.plan_query(stored)}")
+        assert journey.is_complete(stored)
+        response = client.get(f"/api/plan/?{journey.plan_query(stored)}")
         assert response.status_code == 200
         plans.append(response.json())
     assert plans[0] == plans[1]
