@@ -45,10 +45,11 @@ def leaves():
     before = [node for node in latest if node[0] != "advisor"]
     before += [parent for parent in graph.node_map[RELAYOUT].parents if parent[0] == "advisor"]
     yield before, latest
-    migrate(latest)  # (a fixture's teardown: runs whatever the test did, before pytest-django empties the tables)
+    migrate(latest)  # teardown, whether the test passed or not: the rest of the suite runs on the latest state
 
 
 def write_rows(apps):
+    """A row of every kind, with the historical models of `apps`, as main's code before the re-layout writes it."""
     for module, function in ROLE_MIGRATIONS:
         getattr(import_module(module), function)(apps, None)
     model = apps.get_model
@@ -133,7 +134,7 @@ def test_upgrading_keeps_every_row_and_permission_and_moves_the_tasks_to_the_new
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migrating_back_restores_the_old_paths(leaves):
+def test_migrating_back_restores_the_old_paths_and_changes_nothing_else(leaves):
     before, latest = leaves
     old_apps = migrate(before)
     write_rows(old_apps)
@@ -143,8 +144,8 @@ def test_migrating_back_restores_the_old_paths(leaves):
     assert (OLD + "send_email", OLD + "WorkerLost") in paths(old)
 
 
-# Fails until the re-layout has moved advisor/notifications.py to advisor/enquiries/emails.py: the migration's new
-# paths must be the ones the code enqueues (Task.module_path) and records for a failure (module.qualname).
+# The migration's new paths must be the ones the code enqueues (Task.module_path) and records for a failure
+# (module.qualname): a worker imports them.
 def test_the_new_paths_are_those_of_the_relaid_out_code():
     task = import_string(NEW + "send_email")
     assert isinstance(task, Task) and task.module_path == NEW + "send_email"
