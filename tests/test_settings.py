@@ -320,3 +320,17 @@ def test_a_logged_exception_keeps_its_traceback_but_not_the_personal_data_in_it(
     entry = json.loads(log_line(record))
     assert "ValueError: no account for [email]" in entry["exc_info"]
     assert "jo@example.com" not in json.dumps(entry)
+
+
+def test_the_shell_imports_every_model_from_the_module_that_defines_it():
+    # Models live in the packages (advisor/enquiries/models.py ...), gathered by advisor/models.py for Django.
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "2", "-c", "pass"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "advisor.settings"},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "could not be automatically imported" not in out.stdout
+    assert "from advisor.enquiries.models import" in out.stdout and "HistoricalEnquiry" in out.stdout

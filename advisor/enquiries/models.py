@@ -157,6 +157,12 @@ class Enquiry(models.Model):
         self.status = new_status
 
 
+# django-simple-history names the app's package ("advisor") as the module of a history model defined outside the
+# app's models.py; it lives here, where `manage.py shell` and a reader look for it.
+HistoricalEnquiry = Enquiry.history.model
+HistoricalEnquiry.__module__ = __name__
+
+
 class EnquiryNote(models.Model):
     enquiry = models.ForeignKey(Enquiry, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(
