@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 from pathways import plan_shapes as shapes
@@ -380,13 +381,13 @@ class AdviserSummary:
 NO_PLAN = "No plan: a general enquiry."
 
 
-def adviser_summary(data: dict, credential_names: dict[str, str] | None = None) -> AdviserSummary | None:
+def adviser_summary(data: dict, credentials: Mapping | None = None) -> AdviserSummary | None:
     """The summary of a plan snapshot, or None for a general enquiry. Held credentials are named from
-    `credential_names` (code -> name), or by their codes when it has no name for them."""
+    `credentials` (a Reference's: code -> record with a name), or by their codes when it has no such code."""
     if not data:
         return None
-    names = credential_names or {}
-    held = [names.get(code, code) for code in data.get("held_credentials") or []]
+    known = credentials or {}
+    held = [known[code].name if code in known else code for code in data.get("held_credentials") or []]
     years = data.get("years")
     head = summary_lines(data)
     return AdviserSummary(
@@ -404,8 +405,8 @@ def adviser_summary(data: dict, credential_names: dict[str, str] | None = None) 
     )
 
 
-def adviser_summary_text(data: dict, credential_names: dict[str, str] | None = None) -> str:
-    summary = adviser_summary(data, credential_names)
+def adviser_summary_text(data: dict, credentials: Mapping | None = None) -> str:
+    summary = adviser_summary(data, credentials)
     return "\n".join(summary.lines()) if summary else NO_PLAN
 
 

@@ -418,8 +418,7 @@ def _display_phone(e164: str) -> str:
 def plan_summary_html(plan: dict):
     """The plan snapshot as an adviser reads it, in the presenter's words (the same text a reply's {plan_summary}
     gets): the move in bold, the answer and notes, the learner's answers, then the steps."""
-    credentials = load_reference().credentials
-    summary = presenter.adviser_summary(plan, {code: c.name for code, c in credentials.items()})
+    summary = presenter.adviser_summary(plan, load_reference().credentials)
     if summary is None:
         return presenter.NO_PLAN
     return format_html(

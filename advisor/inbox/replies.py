@@ -34,8 +34,7 @@ PERMS = ("advisor.change_enquiry", "advisor.add_enquirynote", "advisor.view_repl
 
 def plan_summary(snapshot: dict) -> str:
     """The plan as the enquiry page in admin summarises it, as text (pathways.presenter's adviser summary)."""
-    credentials = load_reference().credentials
-    return presenter.adviser_summary_text(snapshot, {code: c.name for code, c in credentials.items()})
+    return presenter.adviser_summary_text(snapshot, load_reference().credentials)
 
 
 def fill(text: str, enquiry: Enquiry, adviser) -> str:

@@ -1,6 +1,8 @@
 """The plan summary advisers read (the enquiry page in admin, a reply's {plan_summary}) comes from the presenter
 as text, from the enquiry's plan snapshot alone: no database, no admin HTML."""
 
+from types import SimpleNamespace
+
 from pathways import presenter
 
 SNAPSHOT = {
@@ -19,7 +21,9 @@ SNAPSHOT = {
 
 
 def test_it_names_the_move_the_answer_the_learners_answers_and_the_steps():
-    summary = presenter.adviser_summary(SNAPSHOT, {"hlt50321": "HLT50321 Diploma of Clinical Coding"})
+    summary = presenter.adviser_summary(
+        SNAPSHOT, {"hlt50321": SimpleNamespace(name="HLT50321 Diploma of Clinical Coding")}
+    )
     assert summary.move == "Australia to United Kingdom"
     assert summary.answer == "Difficulty: High. Expected time: 2 to 3 years."
     assert summary.notes == ["Some steps are taken together, so they are counted once."]
