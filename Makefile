@@ -17,7 +17,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3.14 \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; \
 	done)
 
-.PHONY: help run worker test chromium serve lint format migrations-check bench bench-rules bench-preview bench-dashboard audit loadtest soak clean
+.PHONY: help run worker test chromium redis-server nginx serve lint format migrations-check bench bench-rules bench-preview bench-dashboard audit loadtest soak clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) (SQLite, DEBUG on)"
@@ -50,28 +50,41 @@ run: $(VENV)/.installed var
 	DEBUG=1 $(MANAGE) db_worker --no-reload & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
 	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
-# The browser tests drive Debian's Chromium (never `playwright install`). Run as root, make test installs it with
-# apt-get when it is missing; otherwise it stops and names the command to run.
+# Programs from Debian's packages: the browser tests drive Chromium (never `playwright install`), the cache tests
+# and make fleettest run redis-server, make fleettest runs nginx. Run as root, a target installs what is missing
+# with apt-get; otherwise it stops and names the command to run.
 CHROMIUM ?= /usr/bin/chromium
-export CHROMIUM
+REDIS_SERVER ?= /usr/bin/redis-server
+NGINX ?= /usr/sbin/nginx
+export CHROMIUM REDIS_SERVER NGINX
 
-chromium:
-	@if [ ! -x "$(CHROMIUM)" ]; then \
+# $(call debian,program path,package,what it is for)
+define debian
+	@if [ ! -x "$(1)" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "== installing Debian's chromium for the browser tests (apt-get, about a minute)"; \
+	    echo "== installing Debian's $(2) for $(3) (apt-get)"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
 	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
-	    apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null || exit 1; \
+	    apt-get -o DPkg::Lock::Timeout=600 install -y -qq $(2) >/dev/null || exit 1; \
 	  fi; \
-	  if [ ! -x "$(CHROMIUM)" ]; then \
-	    echo "The browser tests need Chromium at $(CHROMIUM), and it is not installed."; \
-	    echo "Install it with:  sudo apt-get install chromium   (or run make test as root, which does it),"; \
-	    echo "or point at another build:  make test CHROMIUM=/path/to/chromium"; \
+	  if [ ! -x "$(1)" ]; then \
+	    echo "Coding Pathways needs $(2) at $(1) for $(3), and it is not installed."; \
+	    echo "Install it with:  sudo apt-get install $(2)   (or run make as root, which does it)"; \
 	    exit 1; \
 	  fi; \
 	fi
+endef
 
-test: $(VENV)/.installed-dev var chromium
+chromium:
+	$(call debian,$(CHROMIUM),chromium,the browser tests)
+
+redis-server:
+	$(call debian,$(REDIS_SERVER),redis-server,the shared-cache tests and make fleettest)
+
+nginx:
+	$(call debian,$(NGINX),nginx,make fleettest)
+
+test: $(VENV)/.installed-dev var chromium redis-server
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(MANAGE) makemigrations --check --dry-run

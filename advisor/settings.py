@@ -134,18 +134,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Caches: per-process memory by default, each bounded; REDIS_URL shares them between workers and machines.
-# "pages" holds public pages and blank forms (advisor/pagecache/), keyed on the reference-data version.
+# "pages" holds public pages and blank forms (advisor/pagecache/), keyed on the release and the reference-data
+# version. Redis is a cache here, never a store of record: run it with a maxmemory and an eviction policy
+# (deploy/redis.conf: 256 MB, allkeys-lru). If it is down or slow, pages are rendered, the enquiry rate limit
+# counts in the database, and the log says so once a minute; the short socket timeouts bound what a slow Redis
+# costs a request.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.25"))  # seconds, to connect and to answer
+
+
+def redis_caches(url: str, timeout: float = REDIS_TIMEOUT) -> dict:
+    options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "OPTIONS": options},
         "pages": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": url,
             "KEY_PREFIX": "pages",
             "TIMEOUT": 3600,
+            "OPTIONS": options,
         },
     }
+
+
+if REDIS_URL:
+    CACHES = redis_caches(REDIS_URL)
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},  # 300 entries, Django's bound

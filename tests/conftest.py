@@ -3,6 +3,8 @@ from django.conf import settings
 from django.core.management import call_command
 from pytest_django.plugin import blocking_manager_key
 
+from tests.redis_support import redis_cache, redis_server  # noqa: F401  (fixtures for every test)
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
@@ -39,3 +41,4 @@ def pytest_runtest_teardown(item, nextitem):
         with item.config.stash[blocking_manager_key].unblock():
             call_command("load_reference_data", verbosity=0)
     return result
+

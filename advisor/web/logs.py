@@ -67,3 +67,22 @@ def log_request(request, status: int, started: float) -> None:
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
     extra = {"method": method, "path": path, "status": status, "duration_ms": duration_ms}
     request_logger.info("%s %s %s", method, path, status, extra=extra)
+
+
+_last_warned: dict[tuple[str, str], float] = {}
+_suppressed: dict[tuple[str, str], int] = {}
+
+
+def warn_every(logger: logging.Logger, message: str, seconds: float = 60, exc_info=None) -> bool:
+    """Log `message` as a warning at most once per `seconds` in this process (a fault that lasts, such as the
+    shared cache being down, says so once a minute rather than on every request); True when it was logged.
+    The count of warnings held back since the last line goes with it, as `suppressed`."""
+    now = time.monotonic()
+    key = (logger.name, message)
+    last = _last_warned.get(key)
+    if last is not None and now - last < seconds:
+        _suppressed[key] = _suppressed.get(key, 0) + 1
+        return False
+    _last_warned[key] = now
+    logger.warning(message, exc_info=exc_info, extra={"suppressed": _suppressed.pop(key, 0)})
+    return True
