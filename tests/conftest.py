@@ -41,4 +41,3 @@ def pytest_runtest_teardown(item, nextitem):
         with item.config.stash[blocking_manager_key].unblock():
             call_command("load_reference_data", verbosity=0)
     return result
-
