@@ -15,8 +15,14 @@
    (standing in for the minutes a real deployment would wait), runs `requeue_stalled_emails`' work
    and `db_worker --batch`.
 5. Reconciles what the clients were told with the database and what the SMTP sink accepted:
-   lost, duplicated, 5xx outside the kill window, undelivered notifications, and notifications the
-   sink accepted more than once. All must be 0.
+   lost, duplicated, 5xx outside the kill window and undelivered notifications must be 0.
+
+Email delivery promises at least once, not exactly once: SMTP cannot close the window between the mail
+server taking a message (the final dot of DATA) and the worker writing sent_at and saying goodbye (QUIT), and
+a worker killed inside it sends that message again on the retry. So the notifications the sink took twice
+must be at most the task-worker kills that fell inside a send window (the sink took a message on that
+worker's connection, which then closed without QUIT), and each must be explained by one: its first taking
+on the connection the kill cut, its second after the kill.
 
 Knobs: LOADTEST_ENQUIRIES (2000), LOADTEST_CLIENTS (50), LOADTEST_DOUBLE (0.2),
 LOADTEST_REFUSE (0.2), LOADTEST_WORKERS (4), LOADTEST_TASK_WORKERS (2), LOADTEST_SMTP_DELAY (0.02 s),
@@ -113,6 +119,9 @@ class SmtpSink:
         self.port = free_port()
         self.accepted: Counter = Counter()  # enquiry reference -> messages accepted
         self.refused = 0
+        # Every SMTP conversation: when it opened and closed, whether the client said goodbye (QUIT), and the
+        # messages taken in it as (reference, time taken); time.monotonic(), the clock the kills are timed on.
+        self.sessions: list[dict] = []
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
 
@@ -131,6 +140,8 @@ class SmtpSink:
         def say(line: str):
             writer.write(line.encode() + b"\r\n")
 
+        session = {"opened": time.monotonic(), "closed": None, "quit": False, "taken": []}
+        self.sessions.append(session)
         say("220 loadtest sink")
         try:
             while line := await reader.readline():
@@ -145,6 +156,8 @@ class SmtpSink:
                     lines = []
                     while (chunk := await reader.readline()) not in (b".\r\n", b".\n", b""):
                         lines.append(chunk)
+                    if not chunk:
+                        break  # the client went away mid-message: a server keeps nothing of it
                     message = b"".join(lines).decode(errors="replace")
                     await asyncio.sleep(self.delay)  # queueing the message; it counts once answered 250
                     if random.random() < self.refuse:
@@ -152,9 +165,12 @@ class SmtpSink:
                         say("554 5.7.1 refused by the load test")
                     else:
                         found = re.search(r"^X-Enquiry-Reference:\s*(\S+)", message, re.M | re.I)
-                        self.accepted[found.group(1) if found else "?"] += 1
-                        say("250 queued")
+                        reference = found.group(1) if found else "?"
+                        self.accepted[reference] += 1
+                        session["taken"].append((reference, time.monotonic()))
+                        say("250 queued")  # (taken even if the client is no longer there to hear it)
                 elif command == "QUIT":
+                    session["quit"] = True
                     say("221 bye")
                     await writer.drain()
                     break
@@ -164,6 +180,7 @@ class SmtpSink:
         except ConnectionError:
             pass
         finally:
+            session["closed"] = time.monotonic()
             writer.close()
 
 
@@ -355,6 +372,7 @@ def main() -> int:
     try:
         print("== sending what is left: retries and the lost task, minutes of waiting skipped", flush=True)
         passes, requeued = drain(env)
+        killed["task_kills"] = tasks.kills
         result = reconcile(env, outcomes, log, killed, sink, (passes, requeued), elapsed)
     finally:
         pg.stop()
@@ -368,6 +386,7 @@ class TaskWorkers:
         self.env = {**env, "DEBUG": "0", "HTTPS": "0", "SECRET_KEY_FILE": str(ROOT / "var" / "secret_key")}
         self.database_url = database_url
         self.procs: dict[str, subprocess.Popen] = {}
+        self.kills: list[dict] = []  # every task worker killed with SIGKILL: its pid and when (time.monotonic())
 
     def add(self) -> None:
         worker_id = f"loadtest-{len(self.procs) + 1}"
@@ -391,6 +410,7 @@ class TaskWorkers:
                 if self._running(cursor, worker_id):
                     break
                 time.sleep(0.005)
+            self.kills.append({"pid": proc.pid, "at": time.monotonic(), "why": "mid-task"})
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             time.sleep(0.2)
@@ -399,6 +419,20 @@ class TaskWorkers:
         self.add()
         state = "its task was left running (killed mid-task)" if left else "it had just finished its task"
         return {"pid": proc.pid, "mid_task": bool(left), "state": state}
+
+    def stop(self, proc: subprocess.Popen, timeout: float = 15) -> None:
+        """SIGTERM (the worker finishes its task and stops), then SIGKILL, recorded, if it has not within timeout."""
+        if proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kills.append({"pid": proc.pid, "at": time.monotonic(), "why": "did not stop on SIGTERM"})
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
     def finish(self, timeout: float = 120) -> None:
         """Let the workers send what is due now (retries wait minutes: those are left), then stop them."""
@@ -417,7 +451,7 @@ class TaskWorkers:
                     break
                 time.sleep(0.5)
         for proc in self.procs.values():
-            stop(proc)
+            self.stop(proc)
 
 
 def manage(env: dict, *args: str) -> str:
@@ -455,6 +489,47 @@ def drain(env: dict, max_passes: int = 20) -> tuple[int, int]:
     return max_passes, requeued_total
 
 
+def taken_twice(sink: SmtpSink, kills: list[dict]) -> dict:
+    """The messages the sink took more than once, set against the task workers killed.
+
+    A kill fell inside a send window when it cut an SMTP conversation in which the sink had taken a message
+    (open at the kill, closed without QUIT just after it): the worker may have died before writing sent_at.
+    A message taken again is explained when its earlier taking was in a conversation a kill cut and the
+    later one came after that kill. A killed worker holds one conversation, so each kill explains at most one.
+    """
+    cut = {}  # id(session) -> the kill that cut it
+    for kill in kills:
+        for session in sink.sessions:
+            closed = session["closed"] if session["closed"] is not None else float("inf")
+            if not session["quit"] and session["opened"] <= kill["at"] <= closed <= kill["at"] + 10:
+                cut.setdefault(id(session), kill)
+    in_window = {id(kill) for session in sink.sessions if session["taken"] and (kill := cut.get(id(session)))}
+    takings: dict[str, list[tuple[float, dict]]] = {}
+    for session in sink.sessions:
+        for reference, at in session["taken"]:
+            takings.setdefault(reference, []).append((at, session))
+    extra = explained = 0
+    examples = []
+    for reference, taken in takings.items():
+        taken.sort(key=lambda t: t[0])
+        for (_, session), (later_at, _) in zip(taken, taken[1:], strict=False):
+            extra += 1
+            kill = cut.get(id(session))
+            if kill is not None and later_at > kill["at"]:
+                explained += 1
+                examples.append(
+                    f"{reference}: taken, then task worker {kill['pid']} killed, {later_at - kill['at']:.1f} s "
+                    "before it was taken again"
+                )
+    return {
+        "twice": extra,
+        "unexplained": extra - explained,
+        "kills": len(kills),
+        "in_window": len(in_window),
+        "examples": examples,
+    }
+
+
 def reconcile(env, outcomes, log: Log, killed: dict, sink: SmtpSink, drained: tuple, elapsed: float) -> int:
     os.environ.update({**env, "DEBUG": "0", "HTTPS": "0", "SECRET_KEY_FILE": str(ROOT / "var" / "secret_key")})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advisor.settings")
@@ -490,22 +565,29 @@ def reconcile(env, outcomes, log: Log, killed: dict, sink: SmtpSink, drained: tu
     references = {r["reference"] for r in rows}
     never_mailed = len(references - set(sink.accepted))
     undelivered = pending + no_email + never_mailed
-    mailed_twice = sum(count - 1 for count in sink.accepted.values() if count > 1)
+    twice = taken_twice(sink, killed.get("task_kills", []))
+    killed_text = f"{twice['kills']} task worker{'s' if twice['kills'] != 1 else ''} killed"
+    twice_bound = f"at most {twice['in_window']}: {killed_text}, {twice['in_window']} inside a send window"
     statuses = Counter(r[3] for r in log.requests)
     posts = sorted(r[1] - r[0] for r in log.requests if r[2] == "POST enquiry")
 
     header = ["check", "count", "target", "result"]
-    rows_out = [
-        ["lost (no enquiry in the database)", len(lost), 0],
-        ["  of which the client was shown a confirmation", len(told_but_missing), 0],
-        ["duplicated (more than one enquiry for one person)", duplicated, 0],
-        ["double submits answered with another reference", len(mismatched), 0],
-        ["5xx or connection errors outside the kill window", len(outside), 0],
-        ["undelivered notifications", undelivered, 0],
-        ["notifications the mail server took twice", mailed_twice, 0],
-        ["quarantined as spam", spam, 0],
+    zero = [
+        ["lost (no enquiry in the database)", len(lost)],
+        ["  of which the client was shown a confirmation", len(told_but_missing)],
+        ["duplicated (more than one enquiry for one person)", duplicated],
+        ["double submits answered with another reference", len(mismatched)],
+        ["5xx or connection errors outside the kill window", len(outside)],
+        ["undelivered notifications", undelivered],
     ]
-    rows_out = [[*r, "PASS" if r[1] == r[2] else "FAIL"] for r in rows_out]
+    rows_out = [[check, count, 0, count == 0] for check, count in zero]
+    rows_out += [
+        # At least once: a message is taken twice only when a worker dies inside the send window.
+        ["notifications the mail server took twice", twice["twice"], twice_bound, twice["twice"] <= twice["in_window"]],
+        ["  of which not explained by a task worker kill", twice["unexplained"], 0, twice["unexplained"] == 0],
+        ["quarantined as spam", spam, 0, spam == 0],
+    ]
+    rows_out = [[*r[:3], "PASS" if r[3] else "FAIL"] for r in rows_out]
     failed = sum(r[-1] == "FAIL" for r in rows_out)
     facts = [
         f"{len(outcomes)} people, {sum(o['double'] for o in outcomes)} double submits, {CLIENTS} at a time, "
@@ -517,6 +599,9 @@ def reconcile(env, outcomes, log: Log, killed: dict, sink: SmtpSink, drained: tu
         f"{inside} failed requests inside the kill window (retried by the client)",
         f"task worker {killed.get('task', {}).get('pid', '?')} killed with SIGKILL half-way: "
         f"{killed.get('task', {}).get('state', '?')}; tasks requeued as lost: {drained[1]}",
+        f"notifications the mail server took twice: {twice['twice']} ({twice_bound}; a send window runs from "
+        "the end of the message to the worker's goodbye, after it has written sent_at)"
+        + "".join(f"; {example}" for example in twice["examples"]),
         f"SMTP sink ({SMTP_DELAY * 1000:.0f} ms a message): {sum(sink.accepted.values())} accepted, "
         f"{sink.refused} refused; db_worker --batch passes after the run (retries): {drained[0]}",
     ]
@@ -527,6 +612,10 @@ def reconcile(env, outcomes, log: Log, killed: dict, sink: SmtpSink, drained: tu
         f"# Load-and-fault test results\n\nMeasured {now()} on {machine()}; written by `make loadtest`.\n\n"
         f"`make serve` with {WORKERS} gunicorn workers and {TASK_WORKERS} task workers (`db_worker`) on a throwaway "
         f"PostgreSQL; SMTP sink refusing {REFUSE:.0%}; time-trap {MIN_SECONDS:g} s.\n\n"
+        "Email delivery is at least once: every notification reaches the mail server, and one is taken twice "
+        "only when a task worker dies between the server taking it and the worker writing `sent_at` (a "
+        "window SMTP cannot close), at most one per such kill. So the row of messages taken twice passes when "
+        "it is at most the task-worker kills that fell inside a send window and a kill explains each one.\n\n"
         f"{markdown_table(header, rows_out)}\n\n" + "\n".join(f"- {fact}" for fact in facts) + "\n"
     )
     return 1 if failed else 0
