@@ -5,8 +5,11 @@ Answers live in a signed cookie of the learner's own (settings.ANSWERS_COOKIE_NA
 a server-side session, as plain values:
     {"origin": "AU" | "none", "credentials": ["hlt50321"], "setting": "inpatient" | "outpatient" | "both" | "not-sure",
      "years": 2 | None, "destination": "GB"}
-A key is present once its step is answered. The plan itself is never stored: `plan_query()` turns the answers into
-the plan page's parameters (DESIGN.md), so the plan URL is a permalink with no personal data.
+A key is present once its step is answered, and stays only while its value is still in the reference data:
+`get_answers()` drops a value the reference data no longer has (a country or credential removed or renamed), so
+that question is asked again instead of the plan link failing. The plan itself is never stored: `plan_query()`
+turns the answers into the plan page's parameters (DESIGN.md), so the plan URL is a permalink with no personal
+data.
 """
 
 from django.conf import settings
@@ -14,8 +17,10 @@ from django.core import signing
 from django.http import QueryDict
 from django.urls import reverse
 
+from advisor.learners.forms import MAX_YEARS
 from advisor.learners.questions import NONE_OF_THESE, NOT_SURE, SETTING_CHOICES, STEPS, credential_choices
 from pathways.choices import NEW_TO_CODING
+from pathways.reference import load_reference
 
 # The salt of the signed cookie: changing it would drop every learner's unfinished answers.
 ANSWERS_SALT = "advisor.questionnaire.answers"
@@ -24,10 +29,17 @@ ANSWERS_SALT = "advisor.questionnaire.answers"
 # --- Answers in the learner's cookie -------------------------------------------------------------------------
 
 
-def get_answers(request):
-    """The answers so far, from the learner's cookie: {} when there is none, or it has expired or been altered."""
+def get_answers(request, reference=None):
+    """The answers so far, from the learner's cookie: {} when there is none, or it has expired or been altered.
+
+    Only the answers the current reference data still allows (`current_answers()`): the cookie may be
+    ANSWERS_COOKIE_AGE old, and reference data changes in between.
+    """
     value = request.COOKIES.get(settings.ANSWERS_COOKIE_NAME)
-    return {} if value is None else read_answers(value)
+    answers = {} if value is None else read_answers(value)
+    if not answers:
+        return answers
+    return current_answers(answers, reference if reference is not None else load_reference())
 
 
 def read_answers(value):
@@ -36,6 +48,38 @@ def read_answers(value):
     except signing.BadSignature:  # expired too
         return {}
     return answers if isinstance(answers, dict) else {}
+
+
+def current_answers(answers, reference):
+    """The answers without any value the reference data no longer has (a new dict).
+
+    A dropped value leaves its step unanswered, so the flow asks that question again, rather than the check page
+    linking to a plan that no longer exists. A credential list goes whole: the learner re-ticks what they hold
+    from the current choices.
+    """
+    answers = dict(answers)
+    countries = reference.countries
+    origin = answers.get("origin")
+    if "origin" in answers and not (origin == NEW_TO_CODING or (isinstance(origin, str) and origin in countries)):
+        del answers["origin"]
+    if "credentials" in answers:
+        held = answers["credentials"]
+        offered = {c.code for c in credential_choices(reference, answers)}
+        if not isinstance(held, list) or not all(isinstance(code, str) and code in offered for code in held):
+            del answers["credentials"]
+    if "setting" in answers or "years" in answers:
+        years = answers.get("years")
+        setting_ok = answers.get("setting") in dict(SETTING_CHOICES)
+        years_ok = years is None or (type(years) is int and 0 <= years <= MAX_YEARS)
+        if not (setting_ok and years_ok):
+            # One step asks both: ask it again whole.
+            answers.pop("setting", None)
+            answers.pop("years", None)
+    if "destination" in answers and not (
+        isinstance(answers["destination"], str) and answers["destination"] in countries
+    ):
+        del answers["destination"]
+    return answers
 
 
 def keep_answers(response, answers):
@@ -164,7 +208,7 @@ def plan_query(answers):
     query = QueryDict(mutable=True)
     query["origin"] = answers["origin"]
     if answers["origin"] != NEW_TO_CODING:
-        query.setlist("credential", answers.get("credentials", []))
+        query.setlist("credential", sorted(answers.get("credentials", [])))  # the plan's canonical URL
     query["setting"] = "both" if answers["setting"] == NOT_SURE else answers["setting"]
     if answers.get("years") is not None:
         query["years"] = str(answers["years"])
