@@ -205,6 +205,13 @@ class EmailDelivery(models.Model):
     class Meta:
         verbose_name = "email delivery"
         verbose_name_plural = "email deliveries"
+        constraints = [
+            # The advisers hear about an enquiry once: two advisers marking it not spam at the same moment (or a
+            # retried action) cannot both queue the email. services.mark_not_spam relies on it.
+            models.UniqueConstraint(
+                fields=["enquiry"], condition=models.Q(reply__isnull=True), name="emaildelivery_one_adviser_email"
+            )
+        ]
 
     def __str__(self):
         return f"Email {self.pk} for enquiry {self.enquiry_id}"

@@ -55,14 +55,25 @@ def submit(*, submission_id, spam_reason: str = "", **fields) -> tuple[Enquiry, 
     raise IntegrityError("Could not allocate a unique enquiry reference")
 
 
-def mark_not_spam(enquiry: Enquiry) -> None:
-    """A false positive: out of quarantine, and the advisers hear about it like any other enquiry."""
+def mark_not_spam(enquiry: Enquiry) -> bool:
+    """A false positive: out of quarantine, and the advisers hear about it like any other enquiry, once.
+
+    True when this call queued the advisers' email; False when it was queued already (by another adviser's
+    click at the same moment, or long ago). The unique constraint on the advisers' email decides, not a look
+    then an insert, so two advisers clicking at once on PostgreSQL still queue one email.
+    """
     enquiry.is_spam = False
     enquiry.spam_reason = ""
     with transaction.atomic():
         enquiry.save()
-        if not enquiry.emails.filter(reply__isnull=True).exists():
-            emails.queue(enquiry)
+        try:
+            with transaction.atomic():  # a savepoint: the enquiry's save above stands if the insert is refused
+                emails.queue(enquiry)
+        except IntegrityError:
+            if not enquiry.emails.filter(reply__isnull=True).exists():
+                raise  # some other constraint: not "already notified"
+            return False
+    return True
 
 
 def reply(enquiry: Enquiry, adviser, subject: str, body: str) -> EnquiryNote:
