@@ -171,6 +171,9 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 400},
         },
     }
+# The deploy's name (a git commit, a version): the page cache keeps each release's pages apart. Empty: a digest
+# of the code, templates and static files, the same on every server running the same tree.
+RELEASE = os.environ.get("RELEASE", "")
 # Cached pages read the reference-data version row at most once per this many seconds per process (0: on
 # every request). The process that changes the data sees the change at once; other workers within this time.
 PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", "1"))

@@ -13,6 +13,7 @@ from django.views.decorators.http import condition, require_safe
 
 from advisor.learners.forms import MAX_CREDENTIALS, MAX_YEARS, PlanQueryForm
 from advisor.pagecache.front import share
+from advisor.pagecache.store import release
 from pathways import plan_shapes, presenter, rules, shapes
 from pathways.reference import load_reference
 from pathways.shapes import Doc
@@ -53,7 +54,8 @@ def _plan_etag(request) -> str | None:
     form = _plan_query(request)
     if not form.is_valid():
         return None  # no ETag, no 304: the view answers 400
-    digest = hashlib.blake2b(form.canonical_query().encode(), digest_size=12).hexdigest()
+    # The release too: a deploy may change what a plan says, and a client's copy from before it must not get a 304.
+    digest = hashlib.blake2b(f"{release()}\n{form.canonical_query()}".encode(), digest_size=12).hexdigest()
     return f"v{form.reference.version}-{digest}"
 
 
@@ -83,7 +85,7 @@ def plan_json(request):
         response["Cache-Control"] = "no-cache"
         return response
     # Shareable: the page cache in front of Django answers the same URL again.
-    return share(HttpResponse(plan_body(form), content_type="application/json"))
+    return share(HttpResponse(plan_body(form), content_type="application/json"), form.canonical_query())
 
 
 @csrf_exempt

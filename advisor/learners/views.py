@@ -13,13 +13,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from advisor.learners import journey, questions
 from advisor.learners.forms import CompareQueryForm, PlanQueryForm
 from advisor.pagecache.front import share
-from advisor.pagecache.holes import form_page
+from advisor.pagecache.holes import canonical, form_page
 from advisor.web.pages import bad_plan_link, error_summary, htmx_shape, render_page, see_other
 from pathways import presenter, timeline
 from pathways.choices import NEW_TO_CODING, ClassificationKind
@@ -33,26 +33,36 @@ PUBLIC_MAX_AGE = 600  # seconds browsers and proxies may keep a public page
 def _public_page(view):
     """Mark a page with no personal state as shareable: public for PUBLIC_MAX_AGE, varying on HX-Request.
 
-    advisor.pagecache's PageCache then keeps the complete response (security headers included) by full URL,
-    reference-data version and the headers it varies on, and answers repeats before Django's handler runs.
+    The view returns (response, its canonical query string). advisor.pagecache's PageCache then keeps the complete
+    response (security headers included) by canonical URL, release, reference-data version and the headers it
+    varies on, and answers repeats before Django's handler runs.
     """
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
+        response, query = view(request, *args, **kwargs)
         if response.status_code in (200, 400):
             patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
             patch_vary_headers(response, ["HX-Request"])
-            share(response)
+            share(response, query)
         return response
 
     return wrapper
 
 
+def _canonical_url(request, query: str):
+    """A permanent redirect to the page's one URL when the query string is another spelling of it (unknown
+    parameters such as utm_source, another order, lower-case countries), else None: every link to a page shares
+    one cached copy, and junk parameters cannot fill the cache."""
+    if request.META.get("QUERY_STRING", "") != query:
+        return redirect(f"{request.path}?{query}" if query else request.path, permanent=True)
+    return None
+
+
 # --- Start ------------------------------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def start(request):
     # The start page is public and cached for everyone without an answers cookie. Only a visitor who has one can
     # have unfinished answers, so only they get a personal copy with a "continue" link (Vary: Cookie keeps shared
@@ -71,7 +81,7 @@ def start(request):
 
 @_public_page
 def _public_start(request):
-    return _start_page(request)
+    return _canonical_url(request, "") or _start_page(request), ""
 
 
 def _start_page(request, resume_url=None):
@@ -87,7 +97,7 @@ def _start_page(request, resume_url=None):
 # --- Questions --------------------------------------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @vary_on_headers("HX-Request")
 @never_cache
 def question(request, step):
@@ -116,7 +126,8 @@ def question(request, step):
 
     def render(values):
         form = form_class(initial=journey.initial_for(step, answers), reference=reference, answers=answers)
-        return _question_page(request, step, form, answers, returning, values)
+        page = _question_page(request, step, form, answers, returning, values)
+        return canonical(page, "next=check" if returning else "")
 
     return form_page(request, key, render)
 
@@ -134,7 +145,7 @@ def _question_page(request, step, form, answers, returning, extra=None):
     return render_page(request, "advisor/question.html", context)
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 @never_cache
 def check(request):
@@ -165,17 +176,20 @@ def check(request):
 KIND_LABELS = dict(ClassificationKind.choices)
 
 
-@require_GET
+@require_safe
 @_public_page
 def plan(request):
     form = PlanQueryForm.from_request(request)
     if not form.is_valid():
-        return bad_plan_link(request, form.labelled_errors())
+        return bad_plan_link(request, form.labelled_errors()), None
+    query = form.canonical_query()
+    if redirect_to := _canonical_url(request, query):
+        return redirect_to, query
     reference = load_reference()
     try:
         result = build_plan(form.profile, reference)
     except PlanError as error:
-        return bad_plan_link(request, [{"field": "Plan", "messages": [str(error)]}])
+        return bad_plan_link(request, [{"field": "Plan", "messages": [str(error)]}]), None
     words = presenter.present(result)
     context = {
         # The title names the move, like the h1: headlines alone ("OPCS-4 from scratch") don't say whose plan it is.
@@ -189,10 +203,10 @@ def plan(request):
         ],
         "credentials": list(zip(result.credentials, words.credential_sources, strict=True)),
         "skills": list(zip(result.transferable_skills, words.skill_sources, strict=True)),
-        "query": form.canonical_query(),
+        "query": query,
         "difficulty_bars": _difficulty_bars(result.difficulty),
     }
-    return render(request, "advisor/plan.html", context)
+    return render(request, "advisor/plan.html", context), query
 
 
 def _gap_rows(plan, reference):
@@ -235,25 +249,28 @@ COMPARE_ROWS = [
 ]
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 @_public_page
 def compare(request):
     reference = load_reference()
     columns = sorted(reference.countries.values(), key=lambda c: c.name)
     origin_choices = [(c.code, c.name) for c in columns] + [(NEW_TO_CODING, "I have not trained yet")]
-    origin, origin_error, ranking, origin_name = "", "", [], ""
+    origin, origin_error, ranking, origin_name, query = "", "", [], "", ""
     if "origin" in request.GET:
         form = CompareQueryForm(request.GET, reference=reference)
         if form.is_valid():
             rank_from = form.cleaned_data["origin"]
+            query = f"origin={rank_from or NEW_TO_CODING}"
             ranking = [
                 {"item": r, "reasons": presenter.ranking_reasons(r)} for r in rank_destinations(rank_from, reference)
             ]
             origin = rank_from or NEW_TO_CODING
             origin_name = reference.countries[rank_from].in_sentence if rank_from else "no coding training"
         else:
-            origin_error = form.errors["origin"][0]
+            origin_error, query = form.errors["origin"][0], None
+    if query is not None and (redirect_to := _canonical_url(request, query)):
+        return redirect_to, query
     context = {
         "page_title": ("Error: " if origin_error else "") + "Compare the five coding systems",
         "columns": columns,
@@ -268,7 +285,7 @@ def compare(request):
         "error_summary": [{"id": "id_origin", "message": origin_error}] if origin_error else [],
         "ranking": ranking,
     }
-    return render_page(request, "advisor/compare.html", context, status=400 if origin_error else 200)
+    return render_page(request, "advisor/compare.html", context, status=400 if origin_error else 200), query
 
 
 def _compare_cell(reference, country, key):

@@ -124,8 +124,8 @@ def test_counting_puts_no_query_on_the_request_path(client):
 
 
 def test_plan_codes_are_stored_upper_case_and_new_to_coding_as_none(client):
-    client.get("/plan/?origin=au&credential=hlt50321&setting=inpatient&destination=gb")
-    client.get("/plan/?origin=none&setting=inpatient&destination=NZ")
+    client.get("/plan/?origin=au&credential=hlt50321&setting=inpatient&destination=gb", follow=True)
+    client.get("/plan/?origin=none&setting=inpatient&destination=NZ", follow=True)
     assert stored() == {("plan", "AU", "GB"): 1, ("plan", "none", "NZ"): 1}
 
 
