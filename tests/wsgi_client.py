@@ -3,6 +3,7 @@
 Django's test client calls the handler directly, so it never meets PageCache; these helpers do.
 """
 
+from contextlib import contextmanager
 from http.cookies import SimpleCookie
 
 from django.core.signals import request_finished, request_started
@@ -29,7 +30,12 @@ class Response:
 
 def wsgi_get(url: str, cookies=None, **headers) -> Response:
     """GET `url` over HTTPS with these request headers and cookies ({name: value} or a SimpleCookie)."""
-    environ = RequestFactory().get(url, secure=True, headers=headers).environ
+    return wsgi_request(url, cookies=cookies, headers=headers)
+
+
+def wsgi_request(url: str, method: str = "GET", cookies=None, headers=None) -> Response:
+    """`method` on `url` over HTTPS, as wsgi_get."""
+    environ = RequestFactory().generic(method, url, secure=True, headers=headers).environ
     if cookies:
         environ["HTTP_COOKIE"] = "; ".join(
             f"{name}={getattr(value, 'value', value)}" for name, value in cookies.items()
@@ -48,3 +54,18 @@ def wsgi_get(url: str, cookies=None, **headers) -> Response:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
     return Response(*started[0], content)
+
+
+@contextmanager
+def django_handler_runs():
+    """A list that gets the path of every request Django's handler starts (the page cache answers in front of it)."""
+    seen = []
+
+    def started(environ=None, **kwargs):
+        seen.append(environ.get("PATH_INFO") if environ else None)
+
+    request_started.connect(started)  # held by this frame while the block runs
+    try:
+        yield seen
+    finally:
+        request_started.disconnect(started)

@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-from django.core.signals import request_started
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -28,7 +27,7 @@ from tests.enquiry_support import (  # noqa: F401
     run_manage,
     sqlite_file_env,
 )
-from tests.wsgi_client import wsgi_get
+from tests.wsgi_client import django_handler_runs, wsgi_get
 
 pytestmark = pytest.mark.django_db
 HX = {"HX-Request": "true"}
@@ -104,12 +103,8 @@ def test_cached_pages_are_counted_too():
     for _ in range(3):
         wsgi_get(f"/plan/?{PLAN_QUERY}")
         wsgi_get("/")
-    seen = []
-    request_started.connect(seen.append)
-    try:
+    with django_handler_runs() as seen:
         assert wsgi_get(f"/plan/?{PLAN_QUERY}").status_code == 200
-    finally:
-        request_started.disconnect(seen.append)
     assert not seen, "answered by the page cache, in front of Django"
     assert stored() == {("plan", "AU", "GB"): 4, ("start", "", ""): 3}
 

@@ -10,7 +10,6 @@ import time
 import uuid
 
 import pytest
-from django.core.signals import request_started
 from django.db import connection
 from django.db.models import F
 from django.test import Client
@@ -20,7 +19,7 @@ from advisor.enquiries.forms import read_token
 from advisor.pagecache import store as page_cache
 from pathways.models import Country, ReferenceVersion
 from pathways.reference import clear_cache
-from tests.wsgi_client import wsgi_get
+from tests.wsgi_client import django_handler_runs, wsgi_get
 
 pytestmark = pytest.mark.django_db
 
@@ -194,13 +193,8 @@ def test_warm_pages_stay_within_the_query_budget(client, url, django_assert_max_
 @pytest.mark.parametrize("url", PUBLIC)
 def test_a_cached_public_page_costs_no_query_and_never_reaches_django(client, url, django_assert_num_queries):
     warm(client, url)
-    seen = []
-    request_started.connect(seen.append)
-    try:
-        with django_assert_num_queries(0):  # the version was read within PAGE_CACHE_VERSION_SECONDS
-            assert get(client, url).status_code == 200
-    finally:
-        request_started.disconnect(seen.append)
+    with django_handler_runs() as seen, django_assert_num_queries(0):  # version read within PAGE_CACHE_VERSION_SECONDS
+        assert get(client, url).status_code == 200
     assert not seen, "answered in front of Django's handler"
 
 
