@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from advisor.inbox import dashboard
 from advisor.inbox.charts import Row, bar_chart
@@ -174,6 +175,7 @@ def _context(request, model_admin, title, period, form, **extra):
     }
 
 
+@require_safe
 def dashboard_page(request, model_admin):
     _require(request, VIEW)
     period, form = Period.from_query(request.GET)
@@ -193,6 +195,7 @@ def _response_days():
     return settings.ENQUIRY_RESPONSE_BUSINESS_DAYS
 
 
+@require_safe
 def dashboard_csv(request, model_admin):
     _require(request, VIEW, EXPORT)
     period, _ = Period.from_query(request.GET)
@@ -264,6 +267,7 @@ def _with_share(step) -> str:
     return f"{step['count']} ({step['of_previous']:g}% of the step before)"
 
 
+@require_safe
 def funnel_page(request, model_admin):
     _require(request, VIEW)
     period, form = Period.from_query(request.GET)
@@ -271,6 +275,7 @@ def funnel_page(request, model_admin):
     return render(request, "admin/advisor/funnel.html", context)
 
 
+@require_safe
 def funnel_csv(request, model_admin):
     _require(request, VIEW, EXPORT)
     period, _ = Period.from_query(request.GET)

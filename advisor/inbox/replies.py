@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.views.decorators.http import require_http_methods
 
 from advisor.enquiries import services
 from advisor.enquiries.models import ContactMethod, EmailDelivery, Enquiry
@@ -102,6 +103,7 @@ def urls(model_admin) -> list:
     return [path("<int:object_id>/reply/", model_admin.admin_site.admin_view(view), name="advisor_enquiry_reply")]
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def reply(request, object_id, model_admin):
     if not all(request.user.has_perm(p) for p in PERMS):
         raise PermissionDenied
