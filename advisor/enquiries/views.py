@@ -6,6 +6,8 @@ travel in the POST body, and the confirmation URL carries an opaque reference.
 """
 
 import logging
+import math
+import uuid
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404, render
@@ -14,7 +16,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from advisor.enquiries import ratelimit, services
@@ -85,54 +87,96 @@ def _submit(request, form, plan_context) -> Enquiry:
 
 @sensitive_variables("form")
 @sensitive_post_parameters(*PERSONAL_FIELDS)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @vary_on_headers("HX-Request")
 def enquire(request):
-    if request.method == "GET":
+    if request.method != "POST":
         return _blank_form(request)
+    if existing := _already_sent(request):
+        # A double click, a retry or Back-and-resubmit: the same enquiry, the same confirmation (not counted).
+        return _sent(existing)
+    # Every other POST counts, valid or not, and once over the limit nothing is validated or rendered but the
+    # short 429 page: a flood of bad forms costs a counter each, not a form render.
+    if wait := ratelimit.retry_after("enquiry", request):
+        log.warning("enquiry rate limit hit")
+        return _rate_limited(request, wait)
     plan_context, plan_errors = _plan_context(request)
     if plan_errors:
         return bad_plan_link(request, plan_errors)
-    status = 200
-    rate_limited = False
     form = EnquiryForm(request.POST, info_pack_credential=plan_context.get("recommended"))
     if form.is_valid():
-        existing = Enquiry.objects.filter(submission_id=form.cleaned_data["submission_id"]).first()
-        if existing:
-            # A double click, a retry or Back-and-resubmit: the same enquiry, the same confirmation.
-            return _sent(existing)
-        if ratelimit.allow("enquiry", request):
-            enquiry = _submit(request, form, plan_context)
-            log.info(
-                "enquiry received",
-                extra={"enquiry_id": enquiry.pk, "reference": enquiry.reference, "spam": enquiry.is_spam},
-            )
-            return _sent(enquiry)
-        log.warning("enquiry rate limit hit")
-        rate_limited, status = True, 429
+        enquiry = _submit(request, form, plan_context)
+        log.info(
+            "enquiry received",
+            extra={"enquiry_id": enquiry.pk, "reference": enquiry.reference, "spam": enquiry.is_spam},
+        )
+        return _sent(enquiry)
     if form.token_problem:
         form.refresh_token()
-    response = _form_page(request, form, plan_context, status=status, rate_limited=rate_limited)
+    return _private(_form_page(request, form, plan_context))
+
+
+def _already_sent(request) -> Enquiry | None:
+    try:
+        submission_id = uuid.UUID(request.POST.get("submission_id", ""))
+    except ValueError:
+        return None
+    return Enquiry.objects.filter(submission_id=submission_id).first()
+
+
+def _private(response):
     # What the person typed is in this page: keep it out of every cache.
     patch_cache_control(response, no_cache=True, no_store=True, must_revalidate=True, private=True)
     return response
 
 
-def _form_page(request, form, plan_context, status=200, rate_limited=False, holes=None):
+# The fields the 429 page carries over, so "Send enquiry again" sends what was typed (never other parameters).
+KEPT_FIELDS = tuple(EnquiryForm.base_fields)
+SHOWN_FIELDS = ("name", "email", "phone", "best_time", "message")
+
+
+@sensitive_variables()
+def _rate_limited(request, wait: int):
+    """The 429 page: what the person typed, kept in a plain form to send again later, and other ways to get in
+    touch. No form validation, no plan and no crispy render."""
+    kept = [(name, request.POST[name]) for name in KEPT_FIELDS if name in request.POST]
+    labels = {name: EnquiryForm.base_fields[name].label for name in SHOWN_FIELDS}
+    has_plan = any(request.GET.get(name) for name in ("origin", "destination"))
+    query = request.META.get("QUERY_STRING", "")
+    context = {
+        "page_title": "Error: Talk to a course adviser",
+        "kept": kept,
+        "shown": [(labels[name], value) for name, value in kept if name in labels and value.strip()],
+        "plan_url": reverse("advisor:plan") + "?" + query if has_plan else "",
+        "wait": _in_words(wait),
+    }
+    response = _private(render_page(request, "advisor/429.html", context, status=429))
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def _in_words(seconds: int) -> str:
+    minutes = math.ceil(seconds / 60)
+    if minutes <= 1:
+        return "a minute"
+    if minutes <= 90:
+        return f"{minutes} minutes"
+    return f"about {math.ceil(minutes / 60)} hours"
+
+
+def _form_page(request, form, plan_context, holes=None):
     context = {
         **plan_context,
         "form": form,
         "error_summary": error_summary(form) if form.is_bound else [],
-        "rate_limited": rate_limited,
         "retention_days": settings.ENQUIRY_RETENTION_DAYS,
         "response_days": settings.ENQUIRY_RESPONSE_BUSINESS_DAYS,
         "page_title": "Talk to a course adviser",
         **(holes or {}),
     }
-    if form.is_bound and (form.errors or rate_limited):
+    if form.is_bound and form.errors:
         context["page_title"] = "Error: " + context["page_title"]
-    template = "advisor/429.html" if rate_limited else "advisor/enquire.html"
-    return render_page(request, template, context, status=status)
+    return render_page(request, "advisor/enquire.html", context)
 
 
 def _blank_form(request):
@@ -157,7 +201,7 @@ def _blank_form(request):
     return response
 
 
-@require_GET
+@require_safe
 @never_cache
 @vary_on_headers("HX-Request")
 def enquiry_sent(request, reference):
@@ -173,7 +217,7 @@ def enquiry_sent(request, reference):
     return render_page(request, "advisor/enquiry_sent.html", context)
 
 
-@require_GET
+@require_safe
 def privacy(request):
     context = {
         "page_title": "Privacy",
