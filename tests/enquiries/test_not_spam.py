@@ -126,3 +126,35 @@ def test_ten_advisers_marking_one_enquiry_not_spam_at_once_on_a_sqlite_file(sqli
     assert report["errors"] == []
     assert report["queued"] == [False] * 9 + [True]
     assert report["emails"] == 1
+
+
+# --- Migration 0006 on a database that already has doubles ------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_the_sent_advisers_email_of_each_double_and_every_reply():
+    from django.db.migrations.executor import MigrationExecutor
+    from django.utils import timezone
+
+    before = [("advisor", "0005_task_paths_after_relayout")]
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        apps = executor.loader.project_state(before).apps
+        now = timezone.now()
+        enquiry = apps.get_model("advisor", "Enquiry").objects.create(
+            reference="E-DUP234", submission_id=uuid.uuid4(), name="Ana", email="ana@example.org",
+            notice_version="test", contact_consent_at=now,
+        )  # fmt: skip
+        note = apps.get_model("advisor", "EnquiryNote").objects.create(enquiry=enquiry, text="Reply")
+        deliveries = apps.get_model("advisor", "EmailDelivery").objects
+        deliveries.create(enquiry=enquiry)  # queued first, never sent
+        sent = deliveries.create(enquiry=enquiry, sent_at=now)
+        deliveries.create(enquiry=enquiry)
+        reply = deliveries.create(enquiry=enquiry, reply=note, sent_at=now)
+
+        MigrationExecutor(connection).migrate(latest)
+        assert sorted(EmailDelivery.objects.values_list("pk", flat=True)) == sorted([sent.pk, reply.pk])
+    finally:
+        MigrationExecutor(connection).migrate(latest)
