@@ -1,7 +1,8 @@
 """Admin for content staff ("Content editors") over the reference data; advisers get it read-only.
 
-Every save or delete here, inlines and bulk deletes included, bumps ReferenceVersion so
-every worker rebuilds its cached reference data on its next request. After editing, run
+Every save or delete here, inlines, history reverts and bulk deletes included, bumps
+ReferenceVersion (pathways.signals: once per transaction, inside it), so every worker rebuilds
+its cached reference data on its next request. After editing, run
 `manage.py export_reference_data` to write the change back to fixtures/.
 """
 
@@ -10,6 +11,7 @@ from functools import partial
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import router, transaction
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
@@ -87,12 +89,6 @@ class ReferenceAdmin(PlanPreviewMixin, SimpleHistoryAdmin):
             inline_form.instance._history_user = request.user
         super().save_formset(request, form, formset, change)
 
-    # The admin saves the object, then its inlines (save_related), in one transaction: bump
-    # once at the end so the new version covers everything saved.
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        ReferenceVersion.bump()
-
     def revert_disabled(self, request, obj=None):
         # Settings turn reverting off for enquiries (their history is an audit trail); facts can be reverted.
         return not self.has_change_permission(request, obj)
@@ -101,20 +97,14 @@ class ReferenceAdmin(PlanPreviewMixin, SimpleHistoryAdmin):
         # django-simple-history lets anyone who may view the history post the revert form: only editors may.
         if request.method == "POST" and not self.has_change_permission(request):
             raise PermissionDenied
-        # Reverting saves through save_model only (no inlines), so bump here.
-        response = super().history_form_view(request, object_id, version_id, extra_context)
-        if request.method == "POST" and response.status_code == 302:
-            ReferenceVersion.bump()
-        return response
+        # django-simple-history saves a revert (row, history, log entry) without a transaction of its own:
+        # one here, as the admin's change form has, so the row and the version commit together.
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return super().history_form_view(request, object_id, version_id, extra_context)
 
     def delete_model(self, request, obj):
         obj._change_reason = "Deleted in admin"
         super().delete_model(request, obj)
-        ReferenceVersion.bump()
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        ReferenceVersion.bump()
 
 
 class ReferenceInline(admin.TabularInline):
@@ -349,7 +339,7 @@ class TransferableSkillAdmin(ReferenceAdmin):
 
 @admin.register(ReferenceVersion)
 class ReferenceVersionAdmin(admin.ModelAdmin):
-    """Read-only: the loader and every admin change move it on."""
+    """Read-only: every write to reference data moves it on (pathways.signals)."""
 
     list_display = ["version", "changed_at"]
 

@@ -6,9 +6,8 @@ checked. Content staff edit these rows in admin or in fixtures/.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import F, Q
-from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 # The vocabularies live in pathways.choices; importing them here keeps `pathways.models.GapLevel` and the like.
@@ -22,7 +21,9 @@ from pathways.choices import (
     Setting,
     SourceKind,
 )
-from pathways.signals import reference_changed
+
+# Imported before any model is defined: from here on every reference model's writes bump the version.
+from pathways.signals import bump_version
 
 
 def _choices_constraint(field: str, choices: type[models.Choices], model: str) -> models.CheckConstraint:
@@ -474,6 +475,11 @@ class ReferenceVersion(models.Model):
 
     Every worker process compares it with the number its cached reference data was
     built from, so a change made through one worker reaches all of them.
+
+    It moves by itself (pathways.signals): the first save, delete or many-to-many change of reference
+    data in a transaction bumps it inside that transaction, and reference_changed is sent once it
+    commits; a rolled-back transaction leaves it alone. Writes that send no model signal do not move
+    it: `queryset.update()`, `bulk_create()` and raw SQL. Call bump() after those.
     """
 
     version = models.PositiveBigIntegerField(default=1)
@@ -490,11 +496,9 @@ class ReferenceVersion(models.Model):
 
     @classmethod
     def bump(cls) -> int:
-        """Mark reference data as changed; returns the new number.
+        """Mark reference data as changed now; returns the new number. reference_changed follows on commit.
 
-        An F() update, so two workers bumping at once both count.
+        One SQL statement, so two workers bumping at once both count.
         """
-        cls.objects.get_or_create(pk=1)
-        cls.objects.filter(pk=1).update(version=F("version") + 1, changed_at=timezone.now())
-        reference_changed.send(sender=cls)
+        bump_version(connections[router.db_for_write(cls)], sender=cls)
         return cls.objects.values_list("version", flat=True).get(pk=1)

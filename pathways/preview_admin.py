@@ -1,8 +1,10 @@
 """ "Preview changes to plans" on every reference change form, and the same on delete confirmations.
 
 The edit is saved the usual way (form, inlines, history, version) inside the admin's own
-transaction, the plans are compared, and the transaction is rolled back: nothing is kept and
-the form comes back exactly as typed, with the plans it would change above it.
+transaction, the reference data is read as it would be, and the transaction is rolled back:
+nothing is kept and the form comes back exactly as typed, with the plans it would change above
+it. The plans are compared once that transaction has ended: comparing every plan takes a while,
+and while a write transaction is open every other writer waits (SQLite allows one at a time).
 """
 
 from django.contrib import admin
@@ -25,9 +27,14 @@ class PlanPreviewMixin:
     delete_confirmation_template = "admin/pathways/delete_confirmation.html"
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if _previewing(request):
-            request.plans_before = load_reference()
-        return super().changeform_view(request, object_id, form_url, extra_context)
+        if not _previewing(request):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        before = load_reference()
+        response = super().changeform_view(request, object_id, form_url, extra_context)  # the admin's transaction
+        after = getattr(request, "plans_after", None)
+        if after is not None:  # not when the form had errors
+            response.context_data["plan_changes"] = impact.plan_changes(before, after)
+        return response
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -44,8 +51,8 @@ class PlanPreviewMixin:
         return super().response_change(request, obj)
 
     def _preview_response(self, request, obj, add):
-        changes = impact.plan_changes(request.plans_before, build_reference())
-        transaction.set_rollback(True)  # the admin's transaction: the save, history and log entry all go
+        request.plans_after = build_reference()
+        transaction.set_rollback(True)  # the admin's transaction: the save, history, log entry and version all go
         form, formsets = request.saved_forms
         original = None if add else obj
         inline_instances = [inline for _, inline in self.get_formsets_with_inlines(request, original)]
@@ -74,7 +81,6 @@ class PlanPreviewMixin:
             "inline_admin_formsets": inline_formsets,
             "errors": helpers.AdminErrorList(form, formsets),
             "preserved_filters": self.get_preserved_filters(request),
-            "plan_changes": changes,
         }
         return self.render_change_form(request, context, add=add, change=not add, obj=original)
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from pathways.management.commands.export_reference_data import fixture_objects, fixture_text
 from pathways.management.commands.load_reference_data import with_key_relations
-from pathways.models import Provenance, ReferenceVersion, Source
+from pathways.models import Provenance, Source
 
 
 def fact_models() -> list[type[Provenance]]:
@@ -112,7 +112,6 @@ def recheck_view(model_admin, request):
         with transaction.atomic():
             for key in form.cleaned_data["facts"]:
                 _save_fact(form.rows[key], reason, request.user, last_checked=today, verify=False)
-            ReferenceVersion.bump()
         count = len(form.cleaned_data["facts"])
         model_admin.message_user(request, f"Marked {count} fact{'s' if count != 1 else ''} as checked today.")
         return redirect("admin:pathways_source_recheck")
@@ -180,7 +179,6 @@ def repoint_action(model_admin, request, queryset):
         with transaction.atomic():
             for row in facts:
                 _save_fact(row, reason, request.user, source=target)
-            ReferenceVersion.bump()
         model_admin.message_user(request, f"{len(facts)} facts now cite {target}.")
         return None
     context = {

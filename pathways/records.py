@@ -279,6 +279,7 @@ class Reference:
         self,
         *,
         version: int = 0,
+        stamp: tuple | None = None,
         countries: list[CountryInfo] | tuple[CountryInfo, ...] = (),
         classifications: list[ClassificationInfo] | tuple[ClassificationInfo, ...] = (),
         credentials: list[CredentialInfo] | tuple[CredentialInfo, ...] = (),
@@ -292,6 +293,8 @@ class Reference:
         ranking_memo_size: int = 500,
     ):
         self.version = version
+        # (version, changed_at) of the ReferenceVersion row it was read with (pathways.reference).
+        self.stamp = stamp if stamp is not None else (version, None)
         self.classifications: dict[str, ClassificationInfo] = {c.code: c for c in classifications}
         self.countries: dict[str, CountryInfo] = {}
         for country in sorted(countries, key=lambda c: c.code):

@@ -8,6 +8,11 @@ Contract:
   time, rather than trusting it for a second or so, means a change saved through one worker
   (admin, load_reference_data) is seen by every other worker on its very next request, at the
   cost of one primary-key read.
+- The Reference is consistent with one version. Its dozen reads share no snapshot (a transaction would:
+  on SQLite, ours begin IMMEDIATE and would hold every writer back), so `build_reference()` reads the
+  version row before and after them, and reads again, up to BUILD_ATTEMPTS times, when an edit committed
+  in between. It is stamped and cached with the version read before its reads, never a later one: if the
+  version still moved on the last attempt, the next request finds a newer version and builds again.
 - `clear_cache()` forgets the cached Reference (tests that change rows without a version bump).
 - Learners see a fact's source (publisher, title, link, last checked), never our working note about
   it (`source_detail`, admin only): it is not read here at all.
@@ -23,7 +28,9 @@ from pathways import models
 from pathways import records as rules
 
 _lock = threading.Lock()
-_cached: tuple[tuple, rules.Reference] | None = None
+_cached: rules.Reference | None = None
+
+BUILD_ATTEMPTS = 4
 
 PROVENANCE_FIELDS = ("source_kind", "source_id", "last_checked")
 
@@ -48,15 +55,14 @@ def load_reference() -> rules.Reference:
     global _cached
     stamp = current_stamp()
     cached = _cached
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
+    if cached is not None and cached.stamp == stamp:
+        return cached
     with _lock:
         cached = _cached
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        reference = build_reference(version=stamp[0])
-        _cached = (stamp, reference)
-        return reference
+        if cached is not None and cached.stamp == stamp:
+            return cached
+        _cached = build_reference()
+        return _cached
 
 
 def clear_cache() -> None:
@@ -64,8 +70,26 @@ def clear_cache() -> None:
     _cached = None
 
 
-def build_reference(version: int = 0) -> rules.Reference:
-    """Read every table once and return the plain Reference (no caching here)."""
+def build_reference() -> rules.Reference:
+    """Read every table once and return the plain Reference (no caching here), consistent with one version."""
+    for _ in range(BUILD_ATTEMPTS - 1):
+        stamp = current_stamp()
+        try:
+            reference = _read_reference(stamp)
+        except LookupError:
+            # A row names one its table did not have when read: an edit committed in between, or, if the
+            # version did not move, data that is broken.
+            if current_stamp() == stamp:
+                raise
+            continue
+        if current_stamp() == stamp:
+            return reference
+    # Edits keep committing: this last attempt stands, stamped with the version read before it, which is
+    # then already old, so whatever caches it builds again on its next request.
+    return _read_reference(current_stamp())
+
+
+def _read_reference(stamp: tuple) -> rules.Reference:
     sources = {row["id"]: row for row in models.Source.objects.values("id", "title", "url", "publisher")}
 
     def provenance(row) -> rules.Provenance:
@@ -262,7 +286,8 @@ def build_reference(version: int = 0) -> rules.Reference:
     ]
 
     return rules.Reference(
-        version=version,
+        version=stamp[0],
+        stamp=stamp,
         countries=countries,
         classifications=classifications,
         credentials=credentials,

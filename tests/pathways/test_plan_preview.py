@@ -3,6 +3,7 @@ and the same as what saving it then changes."""
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.db import connection
 from django.db.models import Model
 from django.urls import reverse
 
@@ -212,3 +213,32 @@ def test_a_preview_asks_for_no_reason_but_saving_afterwards_still_does(editor):
     saved = editor.post(url(ClassificationGap, "change", gap.pk), data)
     assert saved.status_code == 200 and "change_reason" in saved.context["adminform"].form.errors
     assert ClassificationGap.objects.get(pk=gap.pk).level == "new"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("action", ["change", "add", "delete"])
+def test_plans_are_compared_after_the_write_transaction_has_ended(admin_client, monkeypatch, action):
+    # While a write transaction is open every other writer waits (SQLite: one writer at a time), and comparing
+    # every plan takes a while: so the edit is saved, read back and rolled back first, and compared afterwards.
+    gap = ClassificationGap.objects.get_by_natural_key("achi", "opcs-4")
+    seen = []
+    compare = impact.plan_changes
+
+    def spy(before, after):
+        level = ClassificationGap.objects.filter(pk=gap.pk).values_list("level", flat=True).first()
+        seen.append((connection.in_atomic_block, level, ReferenceVersion.current()))
+        return compare(before, after)
+
+    monkeypatch.setattr(impact, "plan_changes", spy)
+    version = ReferenceVersion.current()
+    if action == "delete":
+        response = admin_client.get(url(ClassificationGap, "delete", gap.pk))
+    else:
+        target = url(ClassificationGap, "change", gap.pk) if action == "change" else url(ClassificationGap, "add")
+        data = _form_data(admin_client.get(url(ClassificationGap, "change", gap.pk)), reason="")
+        data.update(level="major", _preview="1")
+        if action == "add":
+            data.update(gap_add())
+        response = admin_client.post(target, data)
+    assert response.context["plan_changes"]
+    assert seen == [(False, "new", version)], "outside any transaction, the edit already rolled back"

@@ -3,7 +3,8 @@
 Django's own deserializer does the work (natural keys, as loaddata reads them): each entry is matched to an
 existing row by its natural key, so primary keys, and anything pointing at them, survive a reload. Around it,
 in one transaction: every entry is checked and full_clean()ed, with errors in plain words naming the file and
-the entry; rows no longer in the files are deleted; and ReferenceVersion goes up if anything changed. Loading
+the entry; rows no longer in the files are deleted; and ReferenceVersion goes up once, as for any write
+(pathways.signals). If the files match the database the load keeps nothing, so the version stays. Loading
 twice gives the same database. Nothing here names a model's fields: a field added to a reference model loads
 (and exports) without a change here. The integrity check runs afterwards and its problems are printed as
 warnings: they never stop the load, so this command always brings the database back to what the files say.
@@ -102,8 +103,11 @@ class Command(BaseCommand):
             _delete_stale({model: set(rows.values()) for model, rows in kept.items()})
             problems = reference_data_problems()
             counts = _compare(before, snapshot())
-            changed = counts["created"] or counts["updated"] or counts["deleted"]
-            version = models.ReferenceVersion.bump() if changed else models.ReferenceVersion.current()
+            if not (counts["created"] or counts["updated"] or counts["deleted"]):
+                # The files match the database: keep nothing of the load, neither the rows it saved again
+                # (entries that leave out default values) nor their history nor the version bump they made.
+                transaction.set_rollback(True)
+        version = models.ReferenceVersion.current()
         if options["verbosity"]:
             rows = sum(len(pks) for pks in kept.values())
             self.stdout.write(
