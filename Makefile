@@ -17,7 +17,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3.14 \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; \
 	done)
 
-.PHONY: help run worker test chromium redis-server nginx serve lint format migrations-check bench bench-rules bench-preview bench-dashboard audit loadtest soak clean
+.PHONY: help run worker test chromium redis-server nginx serve lint format migrations-check bench bench-rules bench-preview bench-dashboard audit loadtest fleettest soak clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) (SQLite, DEBUG on)"
@@ -25,6 +25,7 @@ help:
 	@echo "make serve  production-like server (gunicorn, DEBUG off)"
 	@echo "make worker the task worker that sends emails (db_worker), beside make serve"
 	@echo "make bench | make audit | make loadtest | make soak (REFERENCE=synthetic: 40 fictional countries)"
+	@echo "make fleettest  deploy/ on loopback: nginx, Redis, PostgreSQL, 2 app servers, 2 task workers, faults"
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON)" ]; then \
@@ -143,6 +144,11 @@ audit: $(VENV)/.installed-dev var/secret_key
 
 loadtest: $(VENV)/.installed-dev var/secret_key
 	$(PY) loadtest/run.py
+
+# make fleettest: deploy/ as shipped (nginx site, redis.conf, the systemd units' commands) on loopback, with
+# Debian's nginx and redis-server, under faults; writes fleettest/RESULTS.md. About 6 minutes.
+fleettest: $(VENV)/.installed var redis-server nginx
+	$(PY) fleettest/run.py
 
 clean:
 	rm -rf $(VENV) var node_modules
