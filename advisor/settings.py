@@ -393,8 +393,9 @@ ENQUIRY_SPAM_RETENTION_DAYS = envint("ENQUIRY_SPAM_RETENTION_DAYS", "30")  # qua
 ENQUIRY_RESPONSE_BUSINESS_DAYS = envint("ENQUIRY_RESPONSE_BUSINESS_DAYS", "2")  # promised reply time
 ENQUIRY_MIN_SECONDS = envint("ENQUIRY_MIN_SECONDS", "3")  # faster than this is a bot: quarantined
 ENQUIRY_FORM_MAX_AGE = envint("ENQUIRY_FORM_MAX_AGE", str(24 * 3600))  # older forms ask to send again
-# Per client IP: (number of enquiries, window in seconds). Generous: mobile carriers share IPs.
-ENQUIRY_RATE_LIMITS = [(envint("ENQUIRY_RATE_LIMIT", "5"), 600), (envint("ENQUIRY_RATE_LIMIT_DAY", "20"), 86400)]
+# Per client IP: (number of enquiry POSTs, valid or not, window in seconds). Generous: mobile carriers share IPs,
+# and a person may need a few tries to get the form right.
+ENQUIRY_RATE_LIMITS = [(envint("ENQUIRY_RATE_LIMIT", "10"), 600), (envint("ENQUIRY_RATE_LIMIT_DAY", "30"), 86400)]
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "AU")  # numbers without +country code
 NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", "12")  # then the email is given up (the inbox shows it)
 # Background work (the emails, advisor/enquiries/emails.py) is a task in the database, in the same transaction as

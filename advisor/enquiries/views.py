@@ -23,7 +23,7 @@ from advisor.enquiries import ratelimit, services
 from advisor.enquiries.forms import EnquiryForm, new_form_ids
 from advisor.enquiries.models import Enquiry
 from advisor.learners.forms import PlanQueryForm
-from advisor.pagecache.holes import form_page
+from advisor.pagecache.holes import canonical, form_page
 from advisor.web.pages import bad_plan_link, error_summary, htmx_shape, render_page, see_other
 from pathways import presenter, rules
 from pathways.reference import load_reference
@@ -190,7 +190,8 @@ def _blank_form(request):
             return bad_plan_link(request, plan_errors)
         ids = {"submission_id": holes["submission_id"], "form_token": holes["form_token"]}
         form = EnquiryForm(initial=ids, info_pack_credential=plan_context.get("recommended"))
-        return _form_page(request, form, plan_context, holes={"csrf_token": holes["csrf_token"]})
+        page = _form_page(request, form, plan_context, holes={"csrf_token": holes["csrf_token"]})
+        return canonical(page, plan_context.get("plan_query", ""))  # stored for the plan's one URL only
 
     key = ("enquire", htmx_shape(request), request.get_full_path())
     response = form_page(request, key, draw, holes=("submission_id", "form_token"), fill=new_form_ids)
