@@ -104,7 +104,7 @@ def question(request, step):
     if step not in questions.STEPS:
         raise Http404("No such question")
     reference = load_reference()
-    answers = journey.get_answers(request)
+    answers = journey.get_answers(request, reference)
     returning = request.GET.get("next") == "check"
     if not journey.is_reachable(step, answers):
         pending = journey.first_unanswered(answers)
@@ -158,7 +158,7 @@ def check(request):
         if form.is_valid():
             journey.keep_answers(response, journey.answers_from_profile(form.profile))
         return response
-    answers = journey.get_answers(request)
+    answers = journey.get_answers(request, reference)
     if not journey.is_complete(answers):
         return redirect(journey.step_url(journey.first_unanswered(answers)))
     context = {
