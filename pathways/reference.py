@@ -8,11 +8,13 @@ Contract:
   time, rather than trusting it for a second or so, means a change saved through one worker
   (admin, load_reference_data) is seen by every other worker on its very next request, at the
   cost of one primary-key read.
-- The Reference is consistent with one version. Its dozen reads share no snapshot (a transaction would:
-  on SQLite, ours begin IMMEDIATE and would hold every writer back), so `build_reference()` reads the
-  version row before and after them, and reads again, up to BUILD_ATTEMPTS times, when an edit committed
-  in between. It is stamped and cached with the version read before its reads, never a later one: if the
-  version still moved on the last attempt, the next request finds a newer version and builds again.
+- The Reference is consistent with one version. Its dozen reads share no snapshot (a transaction around
+  them would take SQLite's write lock, ours beginning IMMEDIATE, and under PostgreSQL's READ COMMITTED
+  would still read each table afresh), so `build_reference()` reads the version row before and after them,
+  and reads again, up to BUILD_ATTEMPTS times, when an edit committed in between: every write to reference
+  data moves the version inside its own transaction (pathways.signals). It is stamped (`reference.stamp`)
+  and cached with the version read before its reads, never a later one: if the version still moved on the
+  last attempt, the next request finds a newer version and builds again.
 - `clear_cache()` forgets the cached Reference (tests that change rows without a version bump).
 - Learners see a fact's source (publisher, title, link, last checked), never our working note about
   it (`source_detail`, admin only): it is not read here at all.

@@ -6,6 +6,8 @@ revert, load_reference_data, `obj.save()` in `manage.py shell`, a data migration
 that transaction, so data and version commit (or roll back) together, and a reader that finds the version
 unchanged around its reads has seen no commit. Once the transaction commits, `reference_changed` is sent in
 this process. Later writes in the same transaction find that announcement waiting and leave the version alone.
+Outside any atomic block (autocommit) each write is its own transaction, committed before its signal: the bump
+follows it at once, and a reader caught in between only builds its Reference once more than it needed to.
 
 Reference data is every model of the pathways app but ReferenceVersion and simple-history's history rows (a
 history row is written with its row, whose bump covers it). Writes that send no signal do not bump:
