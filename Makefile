@@ -146,7 +146,7 @@ loadtest: $(VENV)/.installed-dev var/secret_key
 	$(PY) loadtest/run.py
 
 # make fleettest: deploy/ as shipped (nginx site, redis.conf, the systemd units' commands) on loopback, with
-# Debian's nginx and redis-server, under faults; writes fleettest/RESULTS.md. About 6 minutes.
+# Debian's nginx and redis-server, under faults; writes fleettest/RESULTS.md. About 5 minutes.
 fleettest: $(VENV)/.installed var redis-server nginx
 	$(PY) fleettest/run.py
 
