@@ -144,7 +144,9 @@ def test_an_edit_saved_while_a_page_renders_is_not_hidden_behind_that_page(setti
 def test_a_new_release_never_serves_the_old_releases_pages(redis_cache, settings):
     settings.RELEASE = "release-1"
     warm(*PUBLIC)
+    keys = redis_cache.client().dbsize()
     settings.RELEASE = "release-2"  # a deploy: the same Redis, the old release's pages still in it
+    assert redis_cache.client().dbsize() == keys
     for url in PUBLIC:
         response, rendered = reaches_django(url)
         assert response.status_code == 200 and rendered, url
