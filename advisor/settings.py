@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "advisor.funnel.counting.FunnelMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "advisor.web.middleware.PermissionsPolicyMiddleware",
+    # A database that cannot be reached answers 503 "briefly unavailable", not 500 (advisor/web/middleware.py).
+    "advisor.web.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages compressed on the fly (static files come pre-compressed from whitenoise, above).
     # Django's GZip adds random padding against BREACH on pages that carry a CSRF token.

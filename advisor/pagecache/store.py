@@ -16,6 +16,7 @@ import django
 from django.conf import settings
 from django.core.cache import caches
 from django.core.signals import setting_changed
+from django.db import DatabaseError, connection
 from django.dispatch import receiver
 
 from advisor.web.logs import warn_every
@@ -92,11 +93,21 @@ def _reference_changed(**kwargs):
 
 
 def reference_stamp() -> tuple:
-    """(version, changed_at) of the reference data, read at most every PAGE_CACHE_VERSION_SECONDS."""
+    """(version, changed_at) of the reference data, read at most every PAGE_CACHE_VERSION_SECONDS.
+
+    While the database cannot be read (restarting, failing over), the last version read stands: nothing can
+    change the reference data meanwhile, and stored pages go on being served. The failed connection is closed,
+    so the next read opens a new one."""
     ttl = getattr(settings, "PAGE_CACHE_VERSION_SECONDS", 0)
     now = time.monotonic()
     if _stamp[1] is None or ttl <= 0 or now - _stamp[0] >= ttl:
-        _stamp[:] = [now, current_stamp()]
+        try:
+            _stamp[:] = [now, current_stamp()]
+        except DatabaseError:
+            connection.close_if_unusable_or_obsolete()
+            if _stamp[1] is None:
+                raise
+            warn_every(log, "database unavailable: cached pages served from the last reference version read")
     return _stamp[1]
 
 
