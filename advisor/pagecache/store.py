@@ -115,7 +115,12 @@ def key_prefix() -> str:
     """The release and the reference-data version as a cache key prefix: a deploy or an edit leaves every stored
     page behind. Callers take it before rendering, so a page is never stored under a version newer than its data."""
     stamp = (release(), reference_stamp())
-    return "v" + hashlib.md5(repr(stamp).encode(), usedforsecurity=False).hexdigest()[:16]
+    if _prefix[0] != stamp:
+        _prefix[:] = [stamp, "v" + hashlib.md5(repr(stamp).encode(), usedforsecurity=False).hexdigest()[:16]]
+    return _prefix[1]
+
+
+_prefix: list = [None, ""]  # [(release, stamp), its key prefix]: worked out once per version
 
 
 # What make up a release's pages: the code, the templates and the static files (whose hashed names pages link).
