@@ -17,7 +17,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3.14 \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; \
 	done)
 
-.PHONY: help run worker test chromium redis-server nginx serve lint format migrations-check bench bench-rules bench-preview bench-dashboard audit loadtest fleettest soak clean
+.PHONY: help run worker test chromium redis-server nginx serve lint format migrations-check bench bench-edge bench-rules bench-preview bench-dashboard audit loadtest fleettest soak clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) (SQLite, DEBUG on)"
@@ -123,6 +123,11 @@ worker: $(VENV)/.installed var/secret_key
 
 bench: $(VENV)/.installed-dev var/secret_key
 	$(PY) bench/run.py
+
+# make bench-edge: the page layer behind deploy/'s nginx site (TLS, 2 app servers): the app's page cache against
+# nginx's proxy_cache, throughput and what each does with an edit, Vary and junk links; appends to bench/RESULTS.md.
+bench-edge: nginx $(VENV)/.installed-dev var/secret_key
+	$(PY) bench/edge.py
 
 # make soak: 10,000 distinct plan and API requests, twice, against make serve; prints each worker's memory.
 soak: $(VENV)/.installed var/secret_key
