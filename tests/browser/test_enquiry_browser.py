@@ -107,3 +107,32 @@ def test_an_enquiry_from_a_plan_reaches_an_adviser_who_works_it(page, live_serve
     assert enquiry.assigned_to.username == "avery"
     note = enquiry.notes.get()
     assert note.author.username == "avery" and "information pack" in note.text
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_over_the_rate_limit_what_was_typed_is_kept_and_sent_once_the_window_is_over(
+    new_context, live_server, enquiry_settings, settings, javascript
+):
+    settings.ENQUIRY_RATE_LIMITS = [(1, 600)]
+    page = new_context(java_script_enabled=javascript).new_page()
+    axe_page = None if javascript else new_context().new_page()
+    page.goto(live_server.url + PLAN.replace("/plan/", "/enquire/"))
+    page.get_by_role("button", name="Send enquiry").click()  # empty: one try counted
+    page.get_by_label("Full name").fill("Robin Tester")
+    page.get_by_label("Email address").fill("robin.tester@example.org")
+    page.get_by_label("Email", exact=True).check()
+    page.get_by_label("Your question (optional)").fill("Can I start the course part-time?")
+    page.get_by_label("I agree to be contacted about this enquiry").check()
+    page.get_by_role("button", name="Send enquiry").click()
+
+    expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^Error: "))
+    for typed in ("Robin Tester", "robin.tester@example.org", "Can I start the course part-time?"):
+        expect(page.get_by_text(typed)).to_be_visible()
+    assert_accessible(page, axe_page)
+    assert not Enquiry.objects.exists()
+
+    settings.ENQUIRY_RATE_LIMITS = [(100, 600)]  # the window is over
+    page.get_by_role("button", name="Send enquiry again").click()
+    expect(page.get_by_role("heading", name="Enquiry sent", level=1)).to_be_visible()
+    assert Enquiry.objects.get().name == "Robin Tester"
