@@ -213,12 +213,29 @@ class CredentialAdmin(ReferenceAdmin):
     list_select_related = ["country", "awarded_by"]
     list_filter = ["country", "kind", "setting", "requires_employment", "source_kind"]
     search_fields = ["code", "name", "awarded_by__name", "summary"]
-    autocomplete_fields = ["country", "awarded_by", "classifications", "next_credential", "taken_within", "source"]
+    autocomplete_fields = [
+        "country",
+        "awarded_by",
+        "classifications",
+        "next_credential",
+        "taken_within",
+        "source",
+        "duration_source",
+    ]
     fieldsets = _fieldsets(
         (None, ["code", "name", "country", "awarded_by", "kind", "setting", "classifications"]),
         (
             "Duration (only where a source gives a figure, in its own unit)",
-            ["duration_min", "duration_max", "duration_unit", "taken_within", "duration_note"],
+            [
+                "duration_min",
+                "duration_max",
+                "duration_unit",
+                "duration_about",
+                "duration_basis",
+                "taken_within",
+                "duration_note",
+                "duration_source",
+            ],
         ),
         ("For learners", ["summary", "prerequisites", "requires_employment"]),
         ("Progression and keeping current", ["next_credential", "progression_note", "keeping_current"]),
@@ -229,7 +246,15 @@ class CredentialAdmin(ReferenceAdmin):
         # In the presenter's words, as learners read it.
         if credential.duration_min is None or not credential.duration_unit:
             return duration_text(None)
-        return duration_text(Duration(credential.duration_min, credential.duration_max, credential.duration_unit))
+        return duration_text(
+            Duration(
+                credential.duration_min,
+                credential.duration_max,
+                credential.duration_unit,
+                credential.duration_about,
+                credential.duration_basis,
+            )
+        )
 
 
 # Routes

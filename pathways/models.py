@@ -228,6 +228,26 @@ class Credential(Provenance):
         "its time is not added to a plan's total when both are in the plan.",
     )
     duration_note = models.CharField(max_length=300, blank=True, help_text="The duration as the source states it.")
+    duration_about = models.BooleanField(
+        "duration is approximate",
+        default=False,
+        help_text="The source gives the figure as approximate ('about 12 months'): plans say 'about'.",
+    )
+    duration_basis = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Whose figure it is, when it is not the credential's own, shown wherever the figure is "
+        "(e.g. 'as one provider delivers it').",
+    )
+    duration_source = models.ForeignKey(
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The document the duration figures and note come from, when it is not this row's own source "
+        "(e.g. a third-party study-time figure). Leave empty when the row's source states them.",
+    )
     summary = models.TextField(blank=True)
     prerequisites = models.TextField(blank=True)
     requires_employment = models.BooleanField(

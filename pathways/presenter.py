@@ -45,15 +45,20 @@ SOURCE_KIND_LABELS = {
 
 
 def duration_text(duration: Duration | None) -> str:
-    """ "12 months", "10 to 12 weeks", "at least 21 days" or "no published figure"."""
+    """ "12 months", "10 to 12 weeks", "at least 21 days" or "no published figure"; "about 12 months, as one
+    provider delivers it" when the source gives it as approximate and as one provider's figure."""
     if duration is None:
         return "no published figure"
     one, many = UNITS[duration.unit]
     if duration.max is None:
-        return f"at least {duration.min} {one if duration.min == 1 else many}"
-    if duration.min == duration.max:
-        return f"{duration.min} {one if duration.min == 1 else many}"
-    return f"{duration.min} to {duration.max} {many}"
+        text = f"at least {duration.min} {one if duration.min == 1 else many}"
+    elif duration.min == duration.max:
+        text = f"{duration.min} {one if duration.min == 1 else many}"
+    else:
+        text = f"{duration.min} to {duration.max} {many}"
+    if duration.about and duration.max is not None:
+        text = f"about {text}"
+    return f"{text}, {duration.basis}" if duration.basis else text
 
 
 def _cap(text: str) -> str:
@@ -72,6 +77,7 @@ class StepText:
     duration: Duration | None
     timed: bool
     source: int
+    time_source: int = 0  # the source that states the step's figure, when it has one
 
 
 @dataclass
@@ -93,6 +99,8 @@ class PlanText:
     # credentials, transferable skills.
     gap_sources: list[int] = field(default_factory=list)
     credential_sources: list[int] = field(default_factory=list)
+    # The source of each credential's duration note (the same number as its own source when that states it).
+    credential_duration_sources: list[int] = field(default_factory=list)
     skill_sources: list[int] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     checked: datetime.date | None = None  # when the plan's facts were last checked: the oldest date among them
@@ -134,9 +142,14 @@ def move_name(plan: RetrainingPlan) -> str:
     return f"{plan.origin.name} to {plan.destination.name}"
 
 
+def _step_credentials(step: PlanStep, plan: RetrainingPlan) -> list:
+    """The plan's credentials a step names, in the step's order."""
+    return [plan.credential(code) for code in step.credentials if any(c.code == code for c in plan.credentials)]
+
+
 def _step_words(step: PlanStep, plan: RetrainingPlan, has_courses: bool) -> tuple[str, str, list[dict]]:
     """Title, detail and the alternatives of one step."""
-    creds = [plan.credential(code) for code in step.credentials if any(c.code == code for c in plan.credentials)]
+    creds = _step_credentials(step, plan)
     if step.kind == "employment":
         return "Get a coding job first", "", []
     if step.kind == "learn":
@@ -185,6 +198,12 @@ def present(plan: RetrainingPlan) -> PlanText:
         provenance = step.provenance
         if step.kind == "learn" and detail and plan.route is not None:
             provenance = plan.route.provenance  # the route's own words about what employers look at
+        timed_by = [c for c in _step_credentials(step, plan) if c.duration is not None]
+        # The page shows the time (with its own source) before the detail.
+        time_source = 0
+        if time and timed_by:
+            time_source = sources.cite(timed_by[0].duration_provenance or timed_by[0].provenance)
+        source = sources.cite(provenance)
         steps.append(
             StepText(
                 number=number,
@@ -199,7 +218,8 @@ def present(plan: RetrainingPlan) -> PlanText:
                 ],
                 duration=step.duration,
                 timed=step.timed,
-                source=sources.cite(provenance),
+                source=source,
+                time_source=time_source,
             )
         )
     untimed = [s.number for s in steps if s.timed and s.duration is None]
@@ -233,6 +253,10 @@ def present(plan: RetrainingPlan) -> PlanText:
         text.summary_source = sources.cite(route.provenance)
     text.gap_sources = [sources.cite(item.provenance) for item in (*plan.classifications, *plan.other_gaps)]
     text.credential_sources = [sources.cite(item.provenance) for item in plan.credentials]
+    text.credential_duration_sources = [
+        sources.cite(item.duration_provenance or item.provenance) if item.duration_note else 0
+        for item in plan.credentials
+    ]
     text.skill_sources = [sources.cite(item.provenance) for item in plan.transferable_skills]
     text.sources = list(sources.items.values())
     text.checked = datetime.date.fromisoformat(sources.oldest) if sources.oldest else None

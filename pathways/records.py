@@ -86,12 +86,20 @@ class Duration:
     min: int
     max: int | None
     unit: str  # day | week | month | year
+    about: bool = False  # the source gives it as approximate: "about 12 months"
+    basis: str = ""  # whose figure it is, said wherever it is shown: "as one provider delivers it"
 
     def months(self) -> tuple[int, int | None]:
         """Whole months, rounded outwards so a range never shrinks: the plan JSON's `months`."""
         factor = MONTHS_PER_UNIT[self.unit]
         low = math.floor(self.min * factor + 1e-9)
         return low, None if self.max is None else math.ceil(self.max * factor - 1e-9)
+
+
+def _qualifiers(durations) -> dict:
+    """A sum or span of figures is approximate if any is, and keeps the one basis they share (none if they differ)."""
+    bases = {d.basis for d in durations if d.basis}
+    return {"about": any(d.about for d in durations), "basis": bases.pop() if len(bases) == 1 else ""}
 
 
 def add_durations(durations: list[Duration]) -> Duration | None:
@@ -102,21 +110,22 @@ def add_durations(durations: list[Duration]) -> Duration | None:
     units = {d.unit for d in durations}
     if len(units) == 1:
         high = None if open_ended else sum(d.max for d in durations)
-        return Duration(sum(d.min for d in durations), high, units.pop())
+        return Duration(sum(d.min for d in durations), high, units.pop(), **_qualifiers(durations))
     low = math.floor(sum(d.min * MONTHS_PER_UNIT[d.unit] for d in durations) + 1e-9)
     high = None if open_ended else math.ceil(sum(d.max * MONTHS_PER_UNIT[d.unit] for d in durations) - 1e-9)
-    return Duration(low, high, "month")
+    return Duration(low, high, "month", **_qualifiers(durations))
 
 
 def either_duration(durations: list[Duration | None]) -> Duration | None:
     """The span across alternatives, only when every alternative has a figure."""
     if not durations or any(d is None for d in durations):
         return None
+    qualifiers = _qualifiers(durations)
     units = {d.unit for d in durations}
     if len(units) > 1:
         durations = [Duration(*d.months(), "month") for d in durations]
     high = None if any(d.max is None for d in durations) else max(d.max for d in durations)
-    return Duration(min(d.min for d in durations), high, durations[0].unit)
+    return Duration(min(d.min for d in durations), high, durations[0].unit, **qualifiers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +186,9 @@ class CredentialInfo:
     progression_note: str = ""
     keeping_current: str = ""
     provenance: Provenance = field(default_factory=lambda: Provenance("inferred"))
+    # Where the duration figures and note come from when another document states them (a third-party
+    # study time); None: the row's own source.
+    duration_provenance: Provenance | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,7 +416,10 @@ class PlanCredential:
     prerequisites: str
     requires_employment: bool
     keeping_current: str
-    provenance: Provenance
+    provenance: Provenance  # the credential's own source: its figures, prerequisites and upkeep
+    # The source of `note`: the route row's when the route says why the credential is expected, else the credential's.
+    note_provenance: Provenance | None = None
+    duration_provenance: Provenance | None = None  # the source of the duration figures and note
 
     @property
     def months(self) -> tuple[int, int | None] | None:

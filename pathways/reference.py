@@ -91,8 +91,17 @@ def build_reference() -> rules.Reference:
     return _read_reference(current_stamp())
 
 
+def _duration_provenance(row, sources, provenance) -> rules.Provenance | None:
+    """A credential's duration source, when a document other than the row's own states its figures; it was
+    checked when the row was."""
+    source = sources.get(row["duration_source_id"])
+    if source is None:
+        return None
+    return provenance({"source_kind": source["kind"], "source_id": source["id"], "last_checked": row["last_checked"]})
+
+
 def _read_reference(stamp: tuple) -> rules.Reference:
-    sources = {row["id"]: row for row in models.Source.objects.values("id", "title", "url", "publisher")}
+    sources = {row["id"]: row for row in models.Source.objects.values("id", "kind", "title", "url", "publisher")}
 
     def provenance(row) -> rules.Provenance:
         source = sources.get(row["source_id"]) or {}
@@ -191,6 +200,9 @@ def _read_reference(stamp: tuple) -> rules.Reference:
             "next_credential_id",
             "progression_note",
             "keeping_current",
+            "duration_source_id",
+            "duration_about",
+            "duration_basis",
             *PROVENANCE_FIELDS,
         )
     )
@@ -214,6 +226,7 @@ def _read_reference(stamp: tuple) -> rules.Reference:
             progression_note=row["progression_note"],
             keeping_current=row["keeping_current"],
             provenance=provenance(row),
+            duration_provenance=_duration_provenance(row, sources, provenance),
         )
         for row in credential_rows
     ]
@@ -307,4 +320,6 @@ def _read_reference(stamp: tuple) -> rules.Reference:
 def _duration(row) -> rules.Duration | None:
     if row["duration_min"] is None or not row["duration_unit"]:
         return None
-    return rules.Duration(row["duration_min"], row["duration_max"], row["duration_unit"])
+    return rules.Duration(
+        row["duration_min"], row["duration_max"], row["duration_unit"], row["duration_about"], row["duration_basis"]
+    )

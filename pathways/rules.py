@@ -130,6 +130,9 @@ def _expected_credentials(route: RouteInfo | None, settings: frozenset[str]) -> 
 
 
 def _plan_credential(cred: CredentialInfo, held: bool, step: int, setting: str, note: str, provenance: Provenance):
+    """`note` and its `provenance` are the route row's (why the destination expects the credential), when it
+    has a note; the credential's figures, prerequisites and upkeep always cite the credential's own source."""
+    note_provenance = provenance if note and provenance.kind else cred.provenance
     return PlanCredential(
         code=cred.code,
         name=cred.name,
@@ -145,7 +148,9 @@ def _plan_credential(cred: CredentialInfo, held: bool, step: int, setting: str, 
         prerequisites=cred.prerequisites,
         requires_employment=cred.requires_employment,
         keeping_current=cred.keeping_current,
-        provenance=provenance if provenance.kind else cred.provenance,
+        provenance=cred.provenance,
+        note_provenance=note_provenance,
+        duration_provenance=cred.duration_provenance or cred.provenance,
     )
 
 
@@ -372,7 +377,7 @@ def _move_steps(
                 covers,
                 either_duration([c.duration for c in options]),
                 within.pop() if len(within) == 1 and within & planned else None,
-                provenance=options[0].provenance,
+                provenance=options[0].note_provenance or options[0].provenance,
             )
         )
     left = [Cover(c.code, c.name, c.gap) for c in gaps.values() if c.code not in covered]
@@ -425,7 +430,7 @@ def _progression_steps(
                 )
             )
             if nxt.code not in {c.code for c in credentials}:
-                credentials.append(_plan_credential(nxt, False, 1, nxt.setting, cred.progression_note, nxt.provenance))
+                credentials.append(_plan_credential(nxt, False, 1, nxt.setting, cred.progression_note, cred.provenance))
     upkeep = tuple(c.code for c in local_held if c.keeping_current)
     if destination.keeping_current or upkeep:
         steps.append(

@@ -1,5 +1,7 @@
 """The plan's timeline: one bar per step, drawn to scale in months, for the plan page's SVG."""
 
+from dataclasses import replace
+
 from pathways.presenter import PlanText, duration_text
 from pathways.records import MONTHS_PER_UNIT, Duration
 from pathways.rules import RetrainingPlan
@@ -45,7 +47,9 @@ def draw(text: PlanText, plan: RetrainingPlan) -> dict | None:
                 kind="open" if open_ended else "range",
                 solid=max(low * scale, 3),
                 pale=max((high - low) * scale, 0) if not open_ended else 24,
-                label=duration_text(step.duration),
+                # The bar's label has about 120 pixels: "about 12 months" fits, whose figure it is
+                # ("as one provider delivers it") is said in the step's own time just below.
+                label=duration_text(replace(step.duration, basis="")),
             )
             row["width"] = row["solid"] + row["pale"]
             row["pale_x"] = row["x"] + row["solid"]

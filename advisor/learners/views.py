@@ -6,6 +6,7 @@ Pages without personal state (start, plan, compare) are cached by URL and refere
 check pages carry the learner's answers and are never cached.
 """
 
+import datetime
 from functools import wraps
 
 from django.conf import settings
@@ -201,8 +202,15 @@ def plan(request):
             {**row, "source": source}
             for row, source in zip(_gap_rows(result, reference), words.gap_sources, strict=True)
         ],
-        "credentials": list(zip(result.credentials, words.credential_sources, strict=True)),
+        "credentials": list(
+            zip(result.credentials, words.credential_sources, words.credential_duration_sources, strict=True)
+        ),
         "skills": list(zip(result.transferable_skills, words.skill_sources, strict=True)),
+        # Each source with its last-checked date as a date, shown in the one format the page uses for dates.
+        "sources": [
+            (source, datetime.date.fromisoformat(source.last_checked) if source.last_checked else None)
+            for source in words.sources
+        ],
         "query": query,
         "difficulty_bars": _difficulty_bars(result.difficulty),
     }

@@ -487,7 +487,9 @@ def test_new_to_coding_in_australia_means_the_diploma_and_a_warning_about_us_cou
     plan = plan_for(reference, None, "AU", "inpatient")
     assert [c.code for c in plan.credentials] == ["hlt50321"]
     diploma = next(s for s in plan.steps if s.kind == "credential")
-    assert diploma.duration == Duration(12, 12, "month") and present(plan).time == "12 months"
+    # About 12 months as one provider delivers it (issue 19): the figure keeps its source's words.
+    assert diploma.duration == Duration(12, 12, "month", about=True, basis="as one provider delivers it")
+    assert present(plan).time == "About 12 months, as one provider delivers it"
     assert any("medical coding" in w.text.lower() and "australia" in w.text.lower() for w in plan.warnings)
 
 
