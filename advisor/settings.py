@@ -115,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "advisor.web.context_processors.operator",
                 "pathways.context_processors.reference_problems",
+                "pathways.context_processors.coding_systems",
             ],
         },
     },

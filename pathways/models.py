@@ -1,4 +1,4 @@
-"""Reference data for the five coding systems.
+"""Reference data for the coding systems: one Country row and its rows per system, so a new system is rows, not code.
 
 Every row has a natural key (fixtures carry no primary keys) and every fact a learner
 reads carries its provenance: where it comes from, the citation and when it was last

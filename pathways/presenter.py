@@ -61,6 +61,25 @@ def duration_text(duration: Duration | None) -> str:
     return f"{text}, {duration.basis}" if duration.basis else text
 
 
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def number_in_words(n: int) -> str:
+    """One to twelve in words, as the copy writes them; larger numbers in digits."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else f"{n:,}"
+
+
+def systems_phrase(reference: Reference) -> str:
+    """ "the six coding systems": the count follows the countries in the reference data."""
+    return f"the {number_in_words(len(reference.countries))} coding systems"
+
+
+def countries_phrase(reference: Reference) -> str:
+    """Every country's name as a sentence reads it, by name: "Australia, Canada ... and the United States"."""
+    countries = sorted(reference.countries.values(), key=lambda c: c.name)
+    return join([c.in_sentence for c in countries])
+
+
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 

@@ -67,6 +67,17 @@ def load_reference() -> rules.Reference:
         return _cached
 
 
+def last_loaded() -> rules.Reference:
+    """The reference this worker built last, without reading the version row (loading it when there is none).
+
+    For wording every page shares (the count of coding systems in the menu): a page that shows reference
+    data has called load_reference() before it renders, so this is that request's reference; other pages may
+    read the previous version's until the worker next loads, which only matters the moment a country is added.
+    """
+    cached = _cached
+    return cached if cached is not None else load_reference()
+
+
 def clear_cache() -> None:
     global _cached
     _cached = None

@@ -280,7 +280,7 @@ def compare(request):
     if query is not None and (redirect_to := _canonical_url(request, query)):
         return redirect_to, query
     context = {
-        "page_title": ("Error: " if origin_error else "") + "Compare the five coding systems",
+        "page_title": ("Error: " if origin_error else "") + f"Compare {presenter.systems_phrase(reference)}",
         "columns": columns,
         "rows": [
             {"label": label, "cells": [_compare_cell(reference, c, key) for c in columns]}

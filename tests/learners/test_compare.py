@@ -1,4 +1,4 @@
-"""The compare page: the five systems side by side, and destinations ranked from an origin."""
+"""The compare page: every system side by side, and destinations ranked from an origin."""
 
 import pytest
 
@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 HX = {"HX-Request": "true"}
 
 
-def test_compare_shows_the_five_systems_side_by_side(client):
+def test_compare_shows_every_system_side_by_side(client):
     reference = load_reference()
     response = client.get("/compare/")
     html = response.content.decode()

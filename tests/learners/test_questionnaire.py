@@ -80,7 +80,7 @@ def test_origin_question_is_the_h1_inside_the_legend_with_a_back_link_before_mai
     assert ">Continue</button>" in html
 
 
-def test_origin_offers_the_five_countries_from_the_data(client, reference):
+def test_origin_offers_every_country_from_the_data(client, reference):
     html = client.get("/questions/origin/").content.decode()
     for country in reference.countries.values():
         assert f'value="{country.code}"' in html
