@@ -118,6 +118,7 @@ def test_over_the_rate_limit_what_was_typed_is_kept_and_sent_once_the_window_is_
     axe_page = None if javascript else new_context().new_page()
     page.goto(live_server.url + PLAN.replace("/plan/", "/enquire/"))
     page.get_by_role("button", name="Send enquiry").click()  # empty: one try counted
+    expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()  # the form is back
     page.get_by_label("Full name").fill("Robin Tester")
     page.get_by_label("Email address").fill("robin.tester@example.org")
     page.get_by_label("Email", exact=True).check()
@@ -125,7 +126,7 @@ def test_over_the_rate_limit_what_was_typed_is_kept_and_sent_once_the_window_is_
     page.get_by_label("I agree to be contacted about this enquiry").check()
     page.get_by_role("button", name="Send enquiry").click()
 
-    expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your enquiry, not sent yet")).to_be_visible()
     expect(page).to_have_title(re.compile(r"^Error: "))
     for typed in ("Robin Tester", "robin.tester@example.org", "Can I start the course part-time?"):
         expect(page.get_by_text(typed)).to_be_visible()
