@@ -356,10 +356,11 @@ class ClassificationGapAdmin(ReferenceAdmin):
 
 @admin.register(TransferableSkill)
 class TransferableSkillAdmin(ReferenceAdmin):
-    list_display = ["code", "text", "order"]
+    list_display = ["code", "text", "setting", "order"]
+    list_filter = ["setting"]
     search_fields = ["code", "text"]
     autocomplete_fields = ["source"]
-    fieldsets = _fieldsets((None, ["code", "text", "order"]))
+    fieldsets = _fieldsets((None, ["code", "text", "setting", "order"]))
 
 
 @admin.register(ReferenceVersion)

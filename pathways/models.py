@@ -472,16 +472,23 @@ class ClassificationGap(Provenance):
 
 
 class TransferableSkill(Provenance):
-    """A skill that carries over whatever the route."""
+    """A skill that carries over whatever the route, for a coder who learned it in `setting`."""
 
     code = models.SlugField(max_length=60, unique=True)
     text = models.CharField(max_length=300)
+    setting = models.CharField(
+        max_length=20,
+        choices=Setting.choices,
+        default=Setting.ALL,
+        help_text="Where coders learn this skill: a plan lists it only for a learner who coded in that setting.",
+    )
     order = models.PositiveSmallIntegerField(default=1)
 
     objects = CodeManager()
 
     class Meta:
         ordering = ["order", "code"]
+        constraints = [_choices_constraint("setting", Setting, "transferableskill")]
 
     def __str__(self):
         return self.text

@@ -343,14 +343,14 @@ def plan_json(plan: RetrainingPlan, reference: Reference) -> dict:
             credential_months_partial=r.credential_time_partial,
             reasons=ranking_reasons(r),
         )
-        for r in rank_destinations(profile.origin, reference, profile.setting, profile.credentials)
+        for r in rank_destinations(profile.origin, reference, plan.setting, profile.credentials)
     ]
     body = _fill(
         shapes.Plan,
         plan,
         origin=_fill(shapes.Origin, plan.origin) if plan.origin else None,
         destination=_fill(shapes.Destination, plan.destination),
-        setting=profile.setting,
+        setting=plan.setting,
         years=profile.years,
         held_credentials=sorted(profile.credentials),
         difficulty=shapes.Difficulty(rank=plan.difficulty, label=plan.difficulty_label),

@@ -241,6 +241,7 @@ class SkillInfo:
     text: str
     order: int = 1
     provenance: Provenance = field(default_factory=lambda: Provenance("inferred"))
+    setting: str = "all"  # where coders learn it: inpatient | outpatient | all
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,18 +361,29 @@ class Reference:
     def route(self, origin: str | None, destination: str) -> RouteInfo | None:
         return self.routes.get((origin, destination))
 
-    def usages_for(self, country_code: str, settings: frozenset[str]) -> tuple[tuple[UsageInfo, ...], bool]:
-        """The usages that apply to a learner working in `settings`, and whether the country had to be
-        read in its other setting because it does not code in theirs."""
-        usages = self.country(country_code).usages
-        specific = {u.setting for u in usages if u.setting != "all"}
-        shifted = bool(specific) and not (specific & settings)
-        effective = specific if shifted else settings
-        return tuple(u for u in usages if u.setting == "all" or u.setting in effective), shifted
+    def described_settings(self, country_code: str) -> frozenset[str]:
+        """The settings a country's usage rows describe (a row for "all" describes both)."""
+        found: set[str] = set()
+        for usage in self.country(country_code).usages:
+            found |= {"inpatient", "outpatient"} if usage.setting == "all" else {usage.setting}
+        return frozenset(found)
 
-    def split_settings(self, country_code: str) -> frozenset[str]:
-        """The settings a country codes with classifications of their own (empty: one way for all)."""
-        return frozenset(u.setting for u in self.country(country_code).usages if u.setting != "all")
+    def differs_by_setting(self, country_code: str) -> bool:
+        """Whether the country's rows give inpatient and outpatient coding different classifications: only then
+        does a coder's setting change what they know or need (the setting question is asked)."""
+        usages = self.country(country_code).usages
+        inpatient = {u.classification for u in usages if u.setting in ("inpatient", "all")}
+        outpatient = {u.classification for u in usages if u.setting in ("outpatient", "all")}
+        return bool(inpatient and outpatient) and inpatient != outpatient
+
+    def usages_for(self, country_code: str, settings: frozenset[str]) -> tuple[tuple[UsageInfo, ...], bool]:
+        """The usages that apply to a coder working in `settings`, and whether the country had to be read in
+        the settings its rows describe because they describe none of the coder's."""
+        described = self.described_settings(country_code)
+        shifted = bool(described) and not (described & settings)
+        effective = described if shifted else settings
+        usages = self.country(country_code).usages
+        return tuple(u for u in usages if u.setting == "all" or u.setting in effective), shifted
 
 
 # --- The plan -----------------------------------------------------------------------------------
@@ -466,6 +478,7 @@ class PlanNote:
 @dataclass(frozen=True, slots=True)
 class RetrainingPlan:
     profile: LearnerProfile
+    setting: str  # the setting the plan is for: the learner's, where it matters (rules.plan_setting)
     reference_version: int
     origin: CountryInfo | None
     destination: CountryInfo

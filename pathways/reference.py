@@ -307,8 +307,10 @@ def _read_reference(stamp: tuple) -> rules.Reference:
         )
     ]
     skills = [
-        rules.SkillInfo(code=row["code"], text=row["text"], order=row["order"], provenance=provenance(row))
-        for row in models.TransferableSkill.objects.values("code", "text", "order", *PROVENANCE_FIELDS)
+        rules.SkillInfo(
+            code=row["code"], text=row["text"], setting=row["setting"], order=row["order"], provenance=provenance(row)
+        )
+        for row in models.TransferableSkill.objects.values("code", "text", "setting", "order", *PROVENANCE_FIELDS)
     ]
 
     return rules.Reference(

@@ -61,6 +61,23 @@ def learner_settings(setting: str) -> frozenset[str]:
     raise UnknownCode("setting", setting)
 
 
+def asks_setting(reference: Reference, origin: str | None, destination: str | None) -> bool:
+    """Whether a learner's setting changes their plan: only where the classifications they bring (the origin's;
+    for someone new to coding, the destination's) differ by setting. The rows decide, not a country's name."""
+    country = origin if origin is not None else destination
+    return country is not None and reference.differs_by_setting(country)
+
+
+def plan_setting(reference: Reference, origin: str | None, destination: str, setting: str) -> str:
+    """The setting a plan is for: the learner's answer where it matters (`asks_setting`), otherwise the
+    settings the country's rows describe, as one word ("both" for both)."""
+    learner_settings(setting)  # an unknown value is refused either way
+    if asks_setting(reference, origin, destination):
+        return setting
+    described = reference.described_settings(origin if origin is not None else destination)
+    return next(iter(described)) if len(described) == 1 else "both"
+
+
 def join(items: list[str], word: str = "and") -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -154,13 +171,33 @@ def _plan_credential(cred: CredentialInfo, held: bool, step: int, setting: str, 
     )
 
 
-def _classifications(origin, destination, settings, reference) -> tuple[list[PlanClassification], bool]:
+def _known_usages(origin, settings, held, reference) -> tuple[UsageInfo, ...]:
+    """What a coder from `origin` knows: its classifications in their settings. Where the origin codes a setting
+    with classifications of its own, the credentials held say which of those they used: a physician-office
+    certification teaches CPT, not the hospital-outpatient grouper."""
+    usages, _ = reference.usages_for(origin.code, settings)
+    if not reference.differs_by_setting(origin.code):
+        return usages
+    taught = {
+        code
+        for credential in held
+        if credential in reference.credentials and reference.credentials[credential].country == origin.code
+        for code in reference.credentials[credential].classifications
+    }
+    dropped = set()
+    for setting in settings:
+        own = {u.classification for u in usages if u.setting == setting}
+        if own & taught:
+            dropped |= own - taught
+    return tuple(u for u in usages if u.classification not in dropped)
+
+
+def _classifications(origin, destination, settings, held, reference) -> tuple[list[PlanClassification], bool]:
     """Each classification the destination uses in the learner's setting, with its gap; and whether
-    the destination had to be read in its other setting."""
+    the destination had to be read in the settings its rows describe."""
     known: dict[str, UsageInfo] = {}
     if origin is not None:
-        origin_usages, _ = reference.usages_for(origin.code, settings)
-        known = {u.classification: u for u in origin_usages}
+        known = {u.classification: u for u in _known_usages(origin, settings, held, reference)}
     dest_usages, dest_shifted = reference.usages_for(destination.code, settings)
     result = []
     for usage in dest_usages:
@@ -181,43 +218,55 @@ def _classifications(origin, destination, settings, reference) -> tuple[list[Pla
     return result, dest_shifted
 
 
-def _setting_shift(origin, destination, settings, dest_shifted, reference, notes) -> PlanGap | None:
-    """A change of setting, read from where each country's classifications apply."""
-    origin_settings = reference.split_settings(origin.code)
-    dest_settings = reference.split_settings(destination.code)
-    missing = origin_settings - settings
-    setting_phrase = _settings_phrase(reference, settings)
-    if reference.usages_for(origin.code, settings)[1]:
-        notes.append(
-            PlanNote(
-                "origin-setting",
-                f"{origin.name} codes {_settings_phrase(reference, origin_settings)} with its own classifications; "
-                "this plan assumes that is what you coded there.",
-                WORKED_OUT,
-            )
-        )
-    if dest_shifted:
-        where = _settings_phrase(reference, dest_settings)
-        shift = f"{destination.name} codes {where} with its own classifications, not {setting_phrase} work. "
-    elif origin_settings and not dest_settings and "inpatient" in missing:
-        # The origin splits its coders by setting and the learner did not code admitted care;
-        # the destination codes every setting the same way, admitted episodes included.
-        where = _settings_phrase(reference, missing)
-        shift = (
-            f"In {origin.name} you coded {setting_phrase} work only, while {destination.name} coders work "
-            f"across settings, {where} included. "
+def _setting_shift(origin, destination, settings, reference) -> PlanGap:
+    """The change for a coder whose settings the destination's rows do not describe (`usages_for` shifted)."""
+    into = reference.described_settings(destination.code) - settings
+    where = _settings_phrase(reference, into)
+    text = (
+        f"You coded {_settings_phrase(reference, settings)} work in {origin.in_sentence}; the coding this plan "
+        f"prepares you for in {destination.in_sentence} is {where}. "
+    )
+    if "inpatient" in into:
+        text += (
+            "Expect to learn episode-based abstraction: reading the whole record, choosing the principal diagnosis "
+            "and sequencing every additional diagnosis and procedure."
         )
     else:
-        return None
-    text = (
-        f"{shift}Expect to learn episode-based abstraction of {where}: reading the whole record, choosing the "
-        "principal diagnosis and sequencing every additional diagnosis and procedure."
-    )
+        text += f"Expect to learn how {where} work is coded there."
     return PlanGap("setting-shift", f"{where[:1].upper()}{where[1:]} coding", "major", text, WORKED_OUT)
 
 
+def _other_setting_note(origin, destination, settings, route, reference) -> PlanNote | None:
+    """For a learner who was not asked their setting, heading where another setting has classifications or
+    credentials of its own: the plan's setting made visible, and what the other one asks for."""
+    if not reference.differs_by_setting(destination.code):
+        return None
+    other = reference.described_settings(destination.code) - settings
+    mine = {u.classification for u in reference.usages_for(destination.code, settings)[0]}
+    names = [
+        reference.classifications[u.classification].name
+        for u in reference.usages_for(destination.code, other)[0]
+        if u.classification not in mine and u.classification in reference.classifications
+    ]
+    credentials = [
+        reference.credentials[rc.credential].name
+        for rc in _expected_credentials(route, other)
+        if rc.setting != "all" and rc.credential in reference.credentials
+    ]
+    if not other or not names:
+        return None
+    text = (
+        f"This plan is for {_settings_phrase(reference, settings)} work, as coded in {origin.in_sentence}. "
+        f"{destination.in_sentence[:1].upper()}{destination.in_sentence[1:]} codes "
+        f"{_settings_phrase(reference, other)} work with {join(names)} as well"
+    )
+    text += f"; employers there ask for {join(credentials, 'or')}." if credentials else "."
+    return PlanNote("other-setting", text, WORKED_OUT)
+
+
 def plan_without_memo(profile: LearnerProfile, reference: Reference) -> RetrainingPlan:
-    settings = learner_settings(profile.setting)
+    setting = plan_setting(reference, profile.origin, profile.destination, profile.setting)
+    settings = learner_settings(setting)
     destination = reference.country(profile.destination)
     origin = reference.country(profile.origin) if profile.origin is not None else None
     no_move = origin is not None and origin.code == destination.code
@@ -237,21 +286,27 @@ def plan_without_memo(profile: LearnerProfile, reference: Reference) -> Retraini
             raise NoRoute(origin.code if origin else None, destination.code)
         credential_route = route
 
-    classifications, dest_shifted = _classifications(origin, destination, settings, reference)
-    if origin is not None and not no_move:
-        shift = _setting_shift(origin, destination, settings, dest_shifted, reference, notes)
-        if shift is not None:
-            other_gaps.append(shift)
-            warnings.append(PlanNote(shift.code, shift.note, shift.provenance))
+    classifications, dest_shifted = _classifications(origin, destination, settings, held, reference)
+    shift_into = frozenset()
+    if origin is not None and not no_move and dest_shifted:
+        shift = _setting_shift(origin, destination, settings, reference)
+        shift_into = reference.described_settings(destination.code) - settings
+        other_gaps.append(shift)
+        warnings.append(PlanNote(shift.code, shift.note, shift.provenance))
+    if origin is not None and not no_move and not asks_setting(reference, origin.code, None):
+        other_setting = _other_setting_note(origin, destination, settings, route, reference)
+        if other_setting is not None:
+            notes.append(other_setting)
     if route is not None and route.extra_gap_level:
         other_gaps.append(
             PlanGap("route-gap", route.extra_gap_title, route.extra_gap_level, route.extra_gap_note, route.provenance)
         )
 
     # Credentials employers expect, by step; the same step = alternatives.
-    dest_settings = reference.split_settings(destination.code)
     credentials: list[PlanCredential] = []
-    for rc in _expected_credentials(credential_route, dest_settings if dest_shifted else settings):
+    for rc in _expected_credentials(
+        credential_route, reference.described_settings(destination.code) if dest_shifted else settings
+    ):
         cred = reference.credentials.get(rc.credential)
         if cred is not None:
             credentials.append(_plan_credential(cred, cred.code in held, rc.step, rc.setting, rc.note, rc.provenance))
@@ -259,7 +314,7 @@ def plan_without_memo(profile: LearnerProfile, reference: Reference) -> Retraini
     if no_move:
         steps = _progression_steps(profile, reference, destination, credentials, notes)
     else:
-        steps = _move_steps(credentials, classifications, other_gaps, reference)
+        steps = _move_steps(credentials, classifications, other_gaps, shift_into, reference)
         for credential in credentials:
             if credential.requires_employment and not credential.held:
                 warnings.append(
@@ -302,8 +357,9 @@ def plan_without_memo(profile: LearnerProfile, reference: Reference) -> Retraini
         notes.append(PlanNote(f"prerequisites-{credential.code}", text, credential.provenance))
 
     if notes_route is not None:
-        # A route note with the code of a warning worked out here says it in the route's own, sourced words.
+        # A route note with the code of a warning or note worked out here says it in the route's own, sourced words.
         warnings = [w for w in warnings if w.code not in route_note_codes]
+        notes = [n for n in notes if n.code not in route_note_codes]
         for note in notes_route.notes:
             (warnings if note.kind == "warning" else notes).append(PlanNote(note.code, note.text, note.provenance))
 
@@ -321,6 +377,7 @@ def plan_without_memo(profile: LearnerProfile, reference: Reference) -> Retraini
 
     return RetrainingPlan(
         profile=profile,
+        setting=setting,
         reference_version=reference.version,
         origin=origin,
         destination=destination,
@@ -329,7 +386,10 @@ def plan_without_memo(profile: LearnerProfile, reference: Reference) -> Retraini
         headline=headline,
         summary=summary,
         route=route,
-        transferable_skills=reference.skills if origin is not None else (),
+        # What they bring: the skills learned in the settings they coded in.
+        transferable_skills=tuple(s for s in reference.skills if s.setting == "all" or s.setting in settings)
+        if origin is not None
+        else (),
         classifications=tuple(classifications),
         other_gaps=tuple(other_gaps),
         credentials=tuple(credentials),
@@ -345,10 +405,12 @@ def _move_steps(
     credentials: list[PlanCredential],
     classifications: list[PlanClassification],
     other_gaps: list[PlanGap],
+    shift_into: frozenset[str],
     reference: Reference,
 ) -> list[PlanStep]:
     """The job a course needs first, each credential step with what it teaches, self-study for the rest,
-    then keeping current."""
+    then keeping current. A credential for the very setting a learner moves into (its row's setting, not "all")
+    teaches that setting's coding: the change of setting is covered in its step."""
     by_step: dict[int, list[PlanCredential]] = {}
     for credential in credentials:
         by_step.setdefault(credential.step, []).append(credential)
@@ -360,6 +422,8 @@ def _move_steps(
     for number in sorted(by_step):
         options = by_step[number]
         taught = {code for c in options for code in reference.credentials[c.code].classifications}
+        if any(reference.credentials[c.code].setting in shift_into for c in options):
+            taught.add("setting-shift")
         if any(c.held for c in options):
             covered |= taught  # the learner already has this step (or one of its alternatives)
             continue
@@ -368,6 +432,7 @@ def _move_steps(
             employed = True
             steps.append(PlanStep("employment", tuple(c.code for c in needs_job), provenance=needs_job[0].provenance))
         covers = tuple(Cover(c.code, c.name, c.gap) for c in gaps.values() if c.code in taught - covered)
+        covers += tuple(Cover(g.code, g.title, g.gap) for g in other_gaps if g.code in taught - covered)
         covered |= taught
         within = {c.within for c in options}
         steps.append(
@@ -381,7 +446,7 @@ def _move_steps(
             )
         )
     left = [Cover(c.code, c.name, c.gap) for c in gaps.values() if c.code not in covered]
-    left += [Cover(g.code, g.title, g.gap) for g in other_gaps]
+    left += [Cover(g.code, g.title, g.gap) for g in other_gaps if g.code not in covered]
     if left:
         left.sort(key=lambda cover: -GAP_RANK[cover.gap])
         steps.append(PlanStep("learn", covers=tuple(left)))
@@ -410,7 +475,7 @@ def _progression_steps(
     held = [reference.credentials[c] for c in sorted(profile.credentials)]
     local_held = [c for c in held if c.country == destination.code]
     if not local_held:
-        steps = [s for s in _move_steps(credentials, [], [], reference) if s.kind != "keep-current"]
+        steps = [s for s in _move_steps(credentials, [], [], frozenset(), reference) if s.kind != "keep-current"]
     else:
         steps = []
         for cred in local_held:

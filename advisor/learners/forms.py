@@ -62,7 +62,8 @@ def clean_country(reference: rules.Reference, value: str, *, allow_none: bool) -
 class PlanQueryForm(forms.Form):
     """The plan parameters as a learner or a client sends them; `.profile` once valid.
 
-    Codes are accepted in any case. `setting` defaults to "both"; `years` is optional.
+    Codes are accepted in any case. `setting` defaults to "both" and counts only where the learner's
+    classifications differ by setting (`rules.asks_setting`); `years` is optional.
     """
 
     # Labels name each parameter on the bad-link page.
@@ -168,7 +169,8 @@ class PlanQueryForm(forms.Form):
         return rules.LearnerProfile(
             origin=data["origin"],
             credentials=data["credential"],
-            setting=data["setting"],
+            # Where the setting does not change the plan, the one it is for: one canonical URL per plan.
+            setting=rules.plan_setting(self.reference, data["origin"], data["destination"], data["setting"]),
             years=data["years"],
             destination=data["destination"],
         )

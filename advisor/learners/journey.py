@@ -18,7 +18,16 @@ from django.http import QueryDict
 from django.urls import reverse
 
 from advisor.learners.forms import MAX_YEARS
-from advisor.learners.questions import NONE_OF_THESE, NOT_SURE, SETTING_CHOICES, STEPS, credential_choices
+from advisor.learners.questions import (
+    NEWCOMER_STEPS,
+    NONE_OF_THESE,
+    NOT_SURE,
+    SETTING_CHOICES,
+    STEPS,
+    asks_setting,
+    credential_choices,
+)
+from pathways import rules
 from pathways.choices import NEW_TO_CODING
 from pathways.reference import load_reference
 
@@ -67,18 +76,20 @@ def current_answers(answers, reference):
         offered = {c.code for c in credential_choices(reference, answers)}
         if not isinstance(held, list) or not all(isinstance(code, str) and code in offered for code in held):
             del answers["credentials"]
+    if "destination" in answers and not (
+        isinstance(answers["destination"], str) and answers["destination"] in countries
+    ):
+        del answers["destination"]
+    if "setting" in answers and not asks_setting(answers, reference):
+        del answers["setting"]  # the classifications the learner's answers point at no longer differ by setting
     if "setting" in answers or "years" in answers:
         years = answers.get("years")
-        setting_ok = answers.get("setting") in dict(SETTING_CHOICES)
+        setting_ok = "setting" not in answers or answers["setting"] in dict(SETTING_CHOICES)
         years_ok = years is None or (type(years) is int and 0 <= years <= MAX_YEARS)
         if not (setting_ok and years_ok):
             # One step asks both: ask it again whole.
             answers.pop("setting", None)
             answers.pop("years", None)
-    if "destination" in answers and not (
-        isinstance(answers["destination"], str) and answers["destination"] in countries
-    ):
-        del answers["destination"]
     return answers
 
 
@@ -124,8 +135,10 @@ def save_answer(answers, step, cleaned_data, reference):
     elif step == "credentials":
         answers["credentials"] = cleaned_data["credentials"]
     elif step == "experience":
-        answers["setting"] = cleaned_data["setting"]
-        answers["years"] = cleaned_data.get("years")
+        if "setting" in cleaned_data:
+            answers["setting"] = cleaned_data["setting"]
+        if answers["origin"] != NEW_TO_CODING:
+            answers["years"] = cleaned_data.get("years")
     else:
         answers[step] = cleaned_data[step]
     return answers
@@ -134,43 +147,52 @@ def save_answer(answers, step, cleaned_data, reference):
 # --- Step flow ------------------------------------------------------------------------------------------------
 
 
-def applies(step, answers):
-    return not (step == "credentials" and answers.get("origin") == NEW_TO_CODING)
+def applies(step, answers, reference):
+    if answers.get("origin") == NEW_TO_CODING:
+        # Someone new to coding has nothing to hold; their setting matters only where the destination's does.
+        return step != "credentials" and (step != "experience" or asks_setting(answers, reference))
+    return True
 
 
-def is_answered(step, answers):
-    key = "setting" if step == "experience" else step
-    return key in answers
+def is_answered(step, answers, reference):
+    if step == "experience":
+        if answers.get("origin") == NEW_TO_CODING:
+            return "setting" in answers
+        return "years" in answers and ("setting" in answers or not asks_setting(answers, reference))
+    return step in answers
 
 
-def steps_for(answers):
-    return [step for step in STEPS if applies(step, answers)]
+def steps_for(answers, reference):
+    """The questions for these answers, in order: someone new to coding chooses where to work before the setting,
+    since only the destination's classifications can make it matter."""
+    order = NEWCOMER_STEPS if answers.get("origin") == NEW_TO_CODING else STEPS
+    return [step for step in order if applies(step, answers, reference)]
 
 
-def first_unanswered(answers):
+def first_unanswered(answers, reference):
     """The first step still to answer, or "check" when everything is answered."""
-    for step in steps_for(answers):
-        if not is_answered(step, answers):
+    for step in steps_for(answers, reference):
+        if not is_answered(step, answers, reference):
             return step
     return "check"
 
 
-def is_complete(answers):
-    return first_unanswered(answers) == "check"
+def is_complete(answers, reference):
+    return first_unanswered(answers, reference) == "check"
 
 
 def is_started(answers):
     return bool(answers)
 
 
-def is_reachable(step, answers):
+def is_reachable(step, answers, reference):
     """A step can be shown once every step before it is answered (no jumping ahead)."""
-    if not applies(step, answers):
+    if not applies(step, answers, reference):
         return False
-    for earlier in steps_for(answers):
+    for earlier in steps_for(answers, reference):
         if earlier == step:
             return True
-        if not is_answered(earlier, answers):
+        if not is_answered(earlier, answers, reference):
             return False
     return False
 
@@ -182,20 +204,20 @@ def step_url(step, returning=False):
     return f"{url}?next=check" if returning else url
 
 
-def next_url(step, answers, returning):
+def next_url(step, answers, returning, reference):
     """Where Continue leads. Coming from the check page, go back there unless a new question must be asked first."""
     if returning:
-        pending = first_unanswered(answers)
+        pending = first_unanswered(answers, reference)
         return step_url(pending, returning=pending != "check")
-    later = steps_for(answers)
+    later = steps_for(answers, reference)
     following = later[later.index(step) + 1 :] if step in later else []
     return step_url(following[0] if following else "check")
 
 
-def back_url(step, answers, returning):
+def back_url(step, answers, returning, reference):
     if returning:
         return step_url("check")
-    earlier = steps_for(answers)
+    earlier = steps_for(answers, reference)
     index = earlier.index(step) if step in earlier else 0
     return step_url(earlier[index - 1]) if index > 0 else reverse("advisor:start")
 
@@ -203,30 +225,31 @@ def back_url(step, answers, returning):
 # --- Presenting answers -----------------------------------------------------------------------------------------
 
 
-def plan_query(answers):
-    """The plan page's parameters (DESIGN.md) for these answers, as a query string."""
+def plan_query(answers, reference):
+    """The plan page's parameters (DESIGN.md) for these answers, as a query string: the plan's canonical URL."""
     query = QueryDict(mutable=True)
     query["origin"] = answers["origin"]
     if answers["origin"] != NEW_TO_CODING:
-        query.setlist("credential", sorted(answers.get("credentials", [])))  # the plan's canonical URL
-    query["setting"] = "both" if answers["setting"] == NOT_SURE else answers["setting"]
+        query.setlist("credential", sorted(answers.get("credentials", [])))
+    setting = answers.get("setting", "both")
+    origin = None if answers["origin"] == NEW_TO_CODING else answers["origin"]
+    query["setting"] = rules.plan_setting(
+        reference, origin, answers["destination"], "both" if setting == NOT_SURE else setting
+    )
     if answers.get("years") is not None:
         query["years"] = str(answers["years"])
     query["destination"] = answers["destination"]
     return query.urlencode()
 
 
-def answers_from_profile(profile):
+def answers_from_profile(profile, reference):
     """Questionnaire answers from a plan's LearnerProfile, so a plan permalink can be edited."""
-    if profile.origin is None:
-        return {"origin": NEW_TO_CODING, "setting": profile.setting, "destination": profile.destination}
-    return {
-        "origin": profile.origin,
-        "credentials": sorted(profile.credentials),
-        "setting": profile.setting,
-        "years": profile.years,
-        "destination": profile.destination,
-    }
+    answers = {"origin": profile.origin or NEW_TO_CODING}
+    if profile.origin is not None:
+        answers |= {"credentials": sorted(profile.credentials), "years": profile.years}
+    if rules.asks_setting(reference, profile.origin, profile.destination):
+        answers["setting"] = profile.setting
+    return answers | {"destination": profile.destination}
 
 
 def summary_rows(answers, reference):
@@ -241,7 +264,7 @@ def summary_rows(answers, reference):
             "context": "where you trained",
         }
     ]
-    if applies("credentials", answers):
+    if applies("credentials", answers, reference):
         names = {c.code: c.name for c in credential_choices(reference, answers)}
         held = [names.get(code, code) for code in answers.get("credentials", [])]
         rows.append(
@@ -252,14 +275,15 @@ def summary_rows(answers, reference):
                 "context": "the credentials you hold",
             }
         )
-    rows.append(
-        {
-            "key": "Setting",
-            "value": [dict(SETTING_CHOICES)[answers["setting"]]],
-            "step": "experience",
-            "context": "your setting",
-        }
-    )
+    if "setting" in answers:
+        rows.append(
+            {
+                "key": "Setting",
+                "value": [dict(SETTING_CHOICES)[answers["setting"]]],
+                "step": "experience",
+                "context": "your setting",
+            }
+        )
     if origin != NEW_TO_CODING:
         years = answers.get("years")
         rows.append(

@@ -8,9 +8,11 @@ from django import forms
 from django.utils.html import format_html
 
 from advisor.learners.forms import MAX_YEARS
+from pathways import rules
 from pathways.choices import NEW_TO_CODING
 
 STEPS = ["origin", "credentials", "experience", "destination"]
+NEWCOMER_STEPS = ["origin", "destination", "experience"]  # the destination decides whether the setting matters
 NONE_OF_THESE = "none"
 NOT_SURE = "not-sure"
 
@@ -119,8 +121,20 @@ class ExperienceForm(_StepForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.answers.get("origin") == NEW_TO_CODING:
+        newcomer = self.answers.get("origin") == NEW_TO_CODING
+        country = self.reference.countries.get(self.answers.get("destination" if newcomer else "origin"))
+        if country is None or not asks_setting(self.answers, self.reference):
+            # The classifications are the same in every setting there: the answer would change nothing.
+            del self.fields["setting"]
+        else:
+            self.fields[
+                "setting"
+            ].help_text = (
+                f"Coders in {country.in_sentence} use different classifications in each, so your plan depends on it."
+            )
+        if newcomer:
             # Someone new to coding has no years to count; the setting still decides what they learn.
+            self.heading = "The work you want to do"
             del self.fields["years"]
             self.fields["setting"].label = "Which setting do you want to code in?"
             self.fields["setting"].error_messages["invalid_choice"] = "Select the setting you want to code in"
@@ -169,6 +183,17 @@ FORMS = {
     "experience": ExperienceForm,
     "destination": DestinationForm,
 }
+
+
+def asks_setting(answers, reference):
+    """Whether the setting question applies (`rules.asks_setting`): for a coder, where their origin's
+    classifications differ by setting; for someone new to coding, where their destination's do, once chosen."""
+    origin = answers.get("origin")
+    if origin == NEW_TO_CODING:
+        return answers.get("destination") in reference.countries and rules.asks_setting(
+            reference, None, answers["destination"]
+        )
+    return origin in reference.countries and rules.asks_setting(reference, origin, None)
 
 
 def credential_choices(reference, answers):

@@ -69,9 +69,11 @@ def start(request):
     # have unfinished answers, so only they get a personal copy with a "continue" link (Vary: Cookie keeps shared
     # caches from mixing the two).
     if settings.ANSWERS_COOKIE_NAME in request.COOKIES:
-        answers = journey.get_answers(request)
-        if journey.is_started(answers) and not journey.is_complete(answers):
-            response = _start_page(request, resume_url=journey.step_url(journey.first_unanswered(answers)))
+        reference = load_reference()
+        answers = journey.get_answers(request, reference)
+        if journey.is_started(answers) and not journey.is_complete(answers, reference):
+            resume_url = journey.step_url(journey.first_unanswered(answers, reference))
+            response = _start_page(request, resume_url=resume_url)
             patch_cache_control(response, private=True, no_cache=True)
             patch_vary_headers(response, ["Cookie"])
             return response
@@ -107,8 +109,8 @@ def question(request, step):
     reference = load_reference()
     answers = journey.get_answers(request, reference)
     returning = request.GET.get("next") == "check"
-    if not journey.is_reachable(step, answers):
-        pending = journey.first_unanswered(answers)
+    if not journey.is_reachable(step, answers, reference):
+        pending = journey.first_unanswered(answers, reference)
         url = journey.step_url(pending, returning=returning and pending != "check")
         return see_other(url) if request.method == "POST" else redirect(url)
 
@@ -117,7 +119,7 @@ def question(request, step):
         form = form_class(request.POST, reference=reference, answers=answers)
         if form.is_valid():
             answers = journey.save_answer(answers, step, form.cleaned_data, reference)
-            return journey.keep_answers(see_other(journey.next_url(step, answers, returning)), answers)
+            return journey.keep_answers(see_other(journey.next_url(step, answers, returning, reference)), answers)
         # Invalid submissions answer 200: htmx does not swap 4xx responses, and the errors must be seen.
         return _question_page(request, step, form, answers, returning)
 
@@ -139,7 +141,7 @@ def _question_page(request, step, form, answers, returning, extra=None):
         "form": form,
         "step": step,
         "caption": questions.CAPTIONS[step],
-        "back_url": journey.back_url(step, answers, returning),
+        "back_url": journey.back_url(step, answers, returning, form.reference),
         "error_summary": error_summary(form),
         **(extra or {}),
     }
@@ -157,16 +159,16 @@ def check(request):
         form = PlanQueryForm.from_request(request, reference=reference)
         response = redirect("advisor:check")
         if form.is_valid():
-            journey.keep_answers(response, journey.answers_from_profile(form.profile))
+            journey.keep_answers(response, journey.answers_from_profile(form.profile, reference))
         return response
     answers = journey.get_answers(request, reference)
-    if not journey.is_complete(answers):
-        return redirect(journey.step_url(journey.first_unanswered(answers)))
+    if not journey.is_complete(answers, reference):
+        return redirect(journey.step_url(journey.first_unanswered(answers, reference)))
     context = {
         "page_title": "Check your answers",
         "rows": journey.summary_rows(answers, reference),
-        "plan_query": journey.plan_query(answers),
-        "back_url": journey.step_url(journey.steps_for(answers)[-1]),
+        "plan_query": journey.plan_query(answers, reference),
+        "back_url": journey.step_url(journey.steps_for(answers, reference)[-1]),
     }
     return render_page(request, "advisor/check.html", context)
 

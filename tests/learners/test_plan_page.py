@@ -144,7 +144,7 @@ def test_every_route_renders(client):
     for origin in [*reference.countries, "none"]:
         for destination in reference.countries:
             url = f"/plan/?origin={origin}&setting=both&destination={destination}"
-            assert client.get(url).status_code == 200, url
+            assert client.get(url, follow=True).status_code == 200, url
 
 
 def test_plan_renders_in_at_most_six_queries(client, django_assert_max_num_queries):

@@ -28,6 +28,10 @@ def answer_all(client, origin="AU", credentials=("none",), setting="inpatient", 
     answer(client, "origin", {"origin": origin})
     if origin != "none":
         answer(client, "credentials", {"credentials": list(credentials)})
+    if origin == "none":
+        # Someone new to coding picks the destination first; the setting is asked only where it matters there.
+        response = answer(client, "destination", {"destination": destination})
+        return answer(client, "experience", {"setting": setting}) if "experience" in response["Location"] else response
     answer(client, "experience", {"setting": setting, "years": years})
     return answer(client, "destination", {"destination": destination})
 
@@ -101,12 +105,35 @@ def test_valid_answer_redirects_with_303_to_the_next_step(client):
 
 def test_new_to_coding_skips_the_credentials_question(client):
     response = answer(client, "origin", {"origin": "none"})
-    assert response["Location"] == "/questions/experience/"
-    assert client.get("/questions/credentials/")["Location"] == "/questions/experience/"
+    assert response["Location"] == "/questions/destination/"
+    assert client.get("/questions/credentials/")["Location"] == "/questions/destination/"
+
+
+def test_someone_new_to_coding_is_asked_the_setting_only_where_the_destination_codes_settings_differently(client):
+    answer(client, "origin", {"origin": "none"})
+    assert answer(client, "destination", {"destination": "US"})["Location"] == "/questions/experience/"
     html = client.get("/questions/experience/").content.decode()
     assert "Which setting do you want to code in?" in html
+    assert "Coders in the United States use different classifications in each" in html
     assert "How many years" not in html
-    assert 'href="/questions/origin/"' in html
+    assert 'href="/questions/destination/"' in html
+    assert answer(client, "experience", {"setting": "outpatient"})["Location"] == "/questions/check/"
+    # Australia codes every setting it describes with the same classifications: no setting question.
+    response = client.post("/questions/destination/?next=check", {"destination": "AU"})
+    assert response["Location"] == "/questions/check/"
+    check = client.get("/questions/check/").content.decode()
+    assert "Setting" not in check and "setting=inpatient" in check
+
+
+def test_the_setting_is_asked_only_of_coders_whose_origin_codes_settings_differently(client, reference):
+    for origin in reference.countries:
+        client.cookies.clear()
+        answer(client, "origin", {"origin": origin})
+        answer(client, "credentials", {"credentials": ["none"]})
+        html = client.get("/questions/experience/").content.decode()
+        assert ("Which setting do you code in?" in html) is reference.differs_by_setting(origin), origin
+        assert "How many years" in html
+    assert {c for c in reference.countries if reference.differs_by_setting(c)} == {"US", "CA"}
 
 
 def test_missing_answer_shows_the_error_summary_and_the_same_words_inline(client):
@@ -130,8 +157,8 @@ def test_the_error_summary_is_a_focusable_region_named_by_its_heading(client):
     assert '<h2 id="error-summary-title"' in html
 
 
-def test_errors_keep_every_answer(client, au_credential):
-    answer(client, "origin", {"origin": "AU"})
+def test_errors_keep_every_answer(client):
+    answer(client, "origin", {"origin": "US"})
     answer(client, "credentials", {"credentials": ["none"]})
     response = answer(client, "experience", {"setting": "outpatient", "years": "lots"})
     html = " ".join(response.content.decode().split())
@@ -158,7 +185,7 @@ def test_none_of_these_cannot_be_chosen_with_a_credential(client, au_credential)
 
 
 def test_years_are_optional_and_not_sure_is_allowed(client, stored_answers):
-    answer(client, "origin", {"origin": "AU"})
+    answer(client, "origin", {"origin": "US"})
     answer(client, "credentials", {"credentials": ["none"]})
     html = client.get("/questions/experience/").content.decode()
     assert "(optional)" in html
@@ -166,6 +193,7 @@ def test_years_are_optional_and_not_sure_is_allowed(client, stored_answers):
     response = answer(client, "experience", {"setting": "not-sure", "years": ""})
     assert response.status_code == 303
     assert stored_answers(client)["years"] is None
+    assert stored_answers(client)["setting"] == "not-sure"
 
 
 def test_a_step_reached_out_of_order_redirects_to_the_first_unanswered(client):
@@ -283,15 +311,18 @@ def test_changing_the_origin_clears_credentials_and_asks_them_again(client, stor
 
 
 def test_a_plan_link_can_be_edited_through_the_check_page(client, stored_answers):
-    response = client.get("/questions/check/?origin=au&setting=outpatient&destination=nz&years=4")
+    response = client.get("/questions/check/?origin=us&setting=outpatient&destination=nz&years=4")
     assert response["Location"] == "/questions/check/"
     assert stored_answers(client) == {
-        "origin": "AU",
+        "origin": "US",
         "credentials": [],
         "setting": "outpatient",
         "years": 4,
         "destination": "NZ",
     }
+    # Where the setting changes nothing (an Australian coder), the link's setting is not kept as an answer.
+    client.get("/questions/check/?origin=au&setting=outpatient&destination=nz&years=4")
+    assert stored_answers(client) == {"origin": "AU", "credentials": [], "years": 4, "destination": "NZ"}
     assert client.get("/questions/check/").status_code == 200
 
 

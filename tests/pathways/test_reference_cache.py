@@ -168,8 +168,10 @@ def test_a_sixth_fictional_country_added_as_rows_gets_a_correct_plan():
     assert next(c for c in back.classifications if c.code == "icd-10-am").gap == "moderate"
     assert next(c for c in back.classifications if c.code == "achi").gap == "new"
     assert "setting-shift" not in [g.code for g in back.other_gaps]
+    # Zedland codes every setting alike: its coders are not asked, and the setting parameter changes nothing.
     outpatient = build_plan(LearnerProfile("ZZ", frozenset(), "outpatient", None, "AU"), reference)
-    assert "setting-shift" in [g.code for g in outpatient.other_gaps], "AU codes admitted care only"
+    assert outpatient.setting == back.setting == "both" and outpatient.steps == back.steps
+    assert "setting-shift" not in [g.code for g in outpatient.other_gaps]
 
     assert "ZZ" in [r.code for r in rank_destinations("AU", reference)]
     staying = build_plan(LearnerProfile("ZZ", frozenset(), "both", None, "ZZ"), reference)

@@ -272,9 +272,10 @@ def test_someone_new_to_coding_learns_everything_on_the_entry_route(world):
 
 
 def test_the_learners_setting_picks_the_destination_classifications_and_credentials(world):
-    inpatient = plan_for(world, "ZZ", "QB", "inpatient")
-    outpatient = plan_for(world, "ZZ", "QB", "outpatient")
-    both = plan_for(world, "ZZ", "QB", "both")
+    # New to coding, heading for QB, whose rows differ by setting: the setting they want decides.
+    inpatient = plan_for(world, None, "QB", "inpatient")
+    outpatient = plan_for(world, None, "QB", "outpatient")
+    both = plan_for(world, None, "QB", "both")
     assert [c.code for c in inpatient.classifications] == ["qb-dx", "qb-ipx"]
     assert [c.code for c in outpatient.classifications] == ["qb-dx", "qb-opx"]
     assert {c.code for c in both.classifications} == {"qb-dx", "qb-ipx", "qb-opx"}
@@ -284,7 +285,7 @@ def test_the_learners_setting_picks_the_destination_classifications_and_credenti
 
 
 def test_credentials_at_the_same_step_are_alternatives_in_one_step(world):
-    plan = plan_for(world, "ZZ", "QB", "inpatient")
+    plan = plan_for(world, None, "QB", "inpatient")
     step = next(s for s in plan.steps if s.kind == "credential")
     assert step.credentials == ("qb-in", "qb-in2")
     assert [o["name"] for o in present(plan).steps[0].options] == ["QB Inpatient Cert", "QB Hospital Cert"]
@@ -293,7 +294,7 @@ def test_credentials_at_the_same_step_are_alternatives_in_one_step(world):
 
 
 def test_holding_one_alternative_skips_the_step_and_marks_it_held(world):
-    plan = plan_for(world, "ZZ", "QB", "inpatient", credentials=["qb-in2"])
+    plan = plan_for(world, "QA", "QB", "inpatient", credentials=["qb-in2"])
     assert [c.held for c in plan.credentials] == [False, True]
     assert not [s for s in plan.steps if s.kind == "credential"]
 
@@ -307,12 +308,11 @@ def test_an_outpatient_coder_moving_to_an_admitted_care_country_gets_a_setting_s
     assert not [g for g in inpatient.other_gaps if g.code == "setting-shift"]
 
 
-def test_leaving_a_split_country_for_one_that_codes_all_settings_alike(world):
-    # QB splits by setting, ZZ does not: only the coder who never coded admitted care shifts.
+def test_leaving_a_split_country_for_one_whose_rows_cover_every_setting_there_is_no_setting_shift(world):
+    # QB splits by setting; ZZ's rows cover every setting alike, the outpatient coder's included.
     outpatient = plan_for(world, "QB", "ZZ", "outpatient")
-    inpatient = plan_for(world, "QB", "ZZ", "inpatient")
-    assert [g.code for g in outpatient.other_gaps] == ["setting-shift"]
-    assert inpatient.other_gaps == ()
+    assert outpatient.other_gaps == () and not [w for w in outpatient.warnings if "setting" in w.code]
+    assert {c.code for c in outpatient.classifications} == {"zz-dx", "zz-px", "qa-dx"}
 
 
 def test_a_credential_that_needs_a_job_comes_after_getting_one_with_a_warning(world):
@@ -521,20 +521,36 @@ def test_a_cpc_apprentice_is_told_how_to_become_a_full_cpc(reference):
 
 
 def test_leaving_the_us_outpatient_coders_face_a_setting_shift_and_inpatient_coders_do_not(reference):
-    for destination in ("AU", "GB", "NZ", "CA"):
+    # Domain.md 7.1, read through the usage rows: a shift only into a country whose rows describe no outpatient
+    # coding. Canada codes ambulatory care with the same classifications (NACRS), so no shift there.
+    for destination in ("AU", "GB", "NZ", "IE", "CA"):
         outpatient = plan_for(reference, "US", destination, "outpatient")
         inpatient = plan_for(reference, "US", destination, "inpatient")
-        assert "setting-shift" in [g.code for g in outpatient.other_gaps], destination
+        expected = destination != "CA"
+        assert ("setting-shift" in [g.code for g in outpatient.other_gaps]) is expected, destination
         assert "setting-shift" not in [g.code for g in inpatient.other_gaps], destination
 
 
 def test_arriving_in_the_us_the_setting_picks_the_credential_track(reference):
-    inpatient = {c.code for c in plan_for(reference, "AU", "US", "inpatient").credentials}
-    outpatient = {c.code for c in plan_for(reference, "AU", "US", "outpatient").credentials}
+    # Someone new to coding chooses a track; a coder from a country that codes admitted care gets the inpatient
+    # one whatever the setting parameter says (domain.md 7.1), with the other track named in a note.
+    inpatient = {c.code for c in plan_for(reference, None, "US", "inpatient").credentials}
+    outpatient = {c.code for c in plan_for(reference, None, "US", "outpatient").credentials}
     assert {"ahima-ccs", "aapc-cic"} <= inpatient
     assert "aapc-cpc" in outpatient and "aapc-cic" not in outpatient
-    assert "icd-10-pcs" in [c.code for c in plan_for(reference, "AU", "US", "inpatient").classifications]
-    assert "cpt" in [c.code for c in plan_for(reference, "AU", "US", "outpatient").classifications]
+    assert "cpt" in [c.code for c in plan_for(reference, None, "US", "outpatient").classifications]
+    from_australia = plan_for(reference, "AU", "US", "outpatient")
+    same = plan_for(reference, "AU", "US", "inpatient")
+    assert from_australia.setting == "inpatient"
+    assert (from_australia.credentials, from_australia.steps, from_australia.notes) == (
+        same.credentials,
+        same.steps,
+        same.notes,
+    )
+    assert {"ahima-ccs", "aapc-cic"} == {c.code for c in from_australia.credentials}
+    assert "icd-10-pcs" in [c.code for c in from_australia.classifications]
+    other = next(n.text for n in from_australia.notes if n.code == "other-setting")
+    assert "CPT and HCPCS Level II" in other and "the CPC" in other
 
 
 def test_from_australia_new_zealand_is_the_smallest_move_and_the_us_the_biggest(reference):
