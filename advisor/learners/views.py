@@ -26,7 +26,7 @@ from pathways import presenter, timeline
 from pathways.choices import NEW_TO_CODING, ClassificationKind
 from pathways.ranking import rank_destinations
 from pathways.reference import load_reference
-from pathways.rules import PlanError, build_plan
+from pathways.rules import PlanError, build_plan, plan_setting
 
 PUBLIC_MAX_AGE = 600  # seconds browsers and proxies may keep a public page
 
@@ -273,7 +273,12 @@ def compare(request):
             rank_from = form.cleaned_data["origin"]
             query = f"origin={rank_from or NEW_TO_CODING}"
             ranking = [
-                {"item": r, "reasons": presenter.ranking_reasons(r)} for r in rank_destinations(rank_from, reference)
+                {
+                    "item": r,
+                    "reasons": presenter.ranking_reasons(r),
+                    "setting": plan_setting(reference, rank_from, r.code, "both"),  # the plan's canonical link
+                }
+                for r in rank_destinations(rank_from, reference)
             ]
             origin = rank_from or NEW_TO_CODING
             origin_name = reference.countries[rank_from].in_sentence if rank_from else "no coding training"

@@ -31,13 +31,13 @@ def test_compare_ranks_every_destination_from_an_origin_each_linking_to_its_plan
     assert "From Australia, easiest first" in html
     order = [html.index(f'destination={code}"') for code in ("NZ", "GB", "US")]
     assert order == sorted(order)
-    assert 'href="/plan/?origin=AU&amp;setting=both&amp;destination=NZ"' in html
+    assert 'href="/plan/?origin=AU&amp;setting=inpatient&amp;destination=NZ"' in html
     assert "major gap" in html
 
 
 def test_compare_ranks_destinations_for_someone_new_to_coding(client):
     html = client.get("/compare/?origin=none").content.decode()
-    assert 'href="/plan/?origin=none&amp;setting=both&amp;destination=AU"' in html
+    assert 'href="/plan/?origin=none&amp;setting=inpatient&amp;destination=AU"' in html
 
 
 def test_compare_with_an_unknown_origin_explains_the_problem(client):
@@ -61,3 +61,14 @@ def test_compare_serves_a_partial_to_htmx_and_the_full_page_otherwise(client):
 def test_compare_renders_in_at_most_six_queries(client, django_assert_max_num_queries):
     with django_assert_max_num_queries(6):
         assert client.get("/compare/?origin=US").status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["AU", "US", "none"])
+def test_every_plan_link_on_a_ranking_is_the_plans_canonical_url(client, origin):
+    import re
+
+    html = client.get(f"/compare/?origin={origin}").content.decode()
+    links = [link.replace("&amp;", "&") for link in re.findall(r'href="(/plan/\?[^"]+)"', html)]
+    assert len(links) >= 5
+    for link in links:
+        assert client.get(link).status_code == 200, link  # not a 301 to another spelling
