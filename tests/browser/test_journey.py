@@ -90,7 +90,8 @@ def journey_to_plan(page, base, js, axe_page=None):
 
     expect(page).to_have_url(re.compile(r"/questions/experience/$"))
     assert_accessible(page)
-    choose_radio(page, "Which setting do you code in?", "Inpatient: patients admitted to hospital")
+    # Australia's classifications are the same in every setting its rows describe: no setting question.
+    expect(page.get_by_text("Which setting do you code in?")).to_have_count(0)
     tab_to(page, page.get_by_label("How many years have you worked as a coder? (optional)"))
     page.keyboard.type("2")
     press_continue(page)
@@ -149,7 +150,7 @@ def test_back_forward_and_reload_show_full_pages_at_every_step(page, live_server
     watch(page)
     base = live_server.url
     page.goto(base + "/questions/origin/")
-    answer_with_the_mouse(page, "New Zealand")
+    answer_with_the_mouse(page, "United States")
     expect(page).to_have_url(re.compile(r"/questions/credentials/$"))
     answer_with_the_mouse(page, "None of these")
     expect(page).to_have_url(re.compile(r"/questions/experience/$"))
@@ -188,10 +189,43 @@ def test_changing_an_answer_from_the_check_page(page, live_server, watch, csp_vi
     answer_with_the_mouse(page, "None of these")
     expect(page).to_have_url(re.compile(r"/questions/check/$"))
     expect(page.locator(".summary-list")).to_contain_text("Australia")
+    # Australia's classifications do not differ by setting: the old answer is not shown or used.
+    expect(page.locator(".summary-list")).not_to_contain_text("Outpatient")
     page.get_by_role("link", name="Change where you want to work").click()
     answer_with_the_mouse(page, "New Zealand")
     expect(page).to_have_url(re.compile(r"/questions/check/$"))
     expect(page.locator(".summary-list")).to_contain_text("New Zealand")
+    assert csp_violations == []
+
+
+def test_someone_new_to_coding_is_asked_the_setting_after_choosing_a_country_where_it_matters(
+    page, live_server, watch, csp_violations
+):
+    watch(page)
+    base = live_server.url
+    page.goto(base + "/questions/origin/")
+    answer_with_the_mouse(page, "I have not trained as a coder yet")
+    expect(page).to_have_url(re.compile(r"/questions/destination/$"))
+    answer_with_the_mouse(page, "United States")
+    expect(page).to_have_url(re.compile(r"/questions/experience/$"))
+    expect(page.get_by_text("Coders in the United States use different classifications in each")).to_be_visible()
+    check_accessible(page)
+    answer_with_the_mouse(page, "Outpatient: clinics, physician offices and emergency departments")
+    expect(page).to_have_url(re.compile(r"/questions/check/$"))
+    expect(page.locator(".summary-list")).to_contain_text("Outpatient")
+    page.get_by_role("link", name="See your plan").click()
+    expect(page).to_have_url(re.compile(r"setting=outpatient&destination=US$"))
+    expect(page.locator("main")).to_contain_text("Certified Professional Coder")
+
+    page.goto(base + "/questions/check/")
+    page.get_by_role("link", name="Change where you want to work").click()
+    answer_with_the_mouse(page, "Australia")
+    expect(page).to_have_url(re.compile(r"/questions/check/$"))
+    expect(page.locator(".summary-list")).not_to_contain_text("Outpatient")
+    page.get_by_role("link", name="Change where you want to work").click()
+    answer_with_the_mouse(page, "United States")
+    # The setting matters again, so it is asked again before the check page.
+    expect(page).to_have_url(re.compile(r"/questions/experience/\?next=check$"))
     assert csp_violations == []
 
 
