@@ -4,6 +4,7 @@ Contract:
 - `present(plan)` gives the plan page's words: the move, where the learner stands, how hard, how
   long (and why some steps are not counted), the steps in order with what each covers, warnings,
   notes and numbered sources (publisher, title, link, last checked).
+- `copy_sources(...)` numbers the sources cited by other pages' own copy (start, compare) the same way.
 - `plan_json(plan, reference)` is the plan JSON of DESIGN.md, built from the same words into the
   shapes of `pathways.plan_shapes` (which /api/openapi.json describes), so the API, the enquiry
   snapshot, the adviser's summary, the notification email and the `plan` command (`summary_lines`,
@@ -151,6 +152,15 @@ class _Sources:
         elif provenance.last_checked > self.items[key].last_checked:
             self.items[key].last_checked = provenance.last_checked
         return self.items[key].number
+
+
+def copy_sources(provenances: Mapping[str, Provenance | None]) -> tuple[dict[str, int], list[Source]]:
+    """The sources a page's own copy cites (start, compare), numbered as a plan numbers its own: the number
+    of each name in `provenances` (in the page's order; None for a source the data lacks is left out) and
+    the numbered list the page ends with."""
+    sources = _Sources()
+    numbers = {name: sources.cite(provenance) for name, provenance in provenances.items() if provenance is not None}
+    return numbers, list(sources.items.values())
 
 
 def move_name(plan: RetrainingPlan) -> str:

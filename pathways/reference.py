@@ -78,6 +78,18 @@ def last_loaded() -> rules.Reference:
     return cached if cached is not None else load_reference()
 
 
+def source_provenance(code: str) -> rules.Provenance | None:
+    """The source of that code as a page's own copy cites it (start, compare), or None when there is none.
+
+    It carries no last-checked date: that belongs to a fact's row, and copy written into a template has none.
+    One query, on the pages that cite a source outside a plan.
+    """
+    row = models.Source.objects.filter(code=code).values("kind", "title", "url", "publisher").first()
+    if row is None:
+        return None
+    return rules.Provenance(kind=row["kind"], title=row["title"], url=row["url"], publisher=row["publisher"])
+
+
 def clear_cache() -> None:
     global _cached
     _cached = None

@@ -25,7 +25,7 @@ from advisor.web.pages import bad_plan_link, error_summary, htmx_shape, render_p
 from pathways import presenter, timeline
 from pathways.choices import NEW_TO_CODING, ClassificationKind
 from pathways.ranking import rank_destinations
-from pathways.reference import load_reference
+from pathways.reference import load_reference, source_provenance
 from pathways.rules import PlanError, build_plan, plan_setting
 
 PUBLIC_MAX_AGE = 600  # seconds browsers and proxies may keep a public page
@@ -58,6 +58,13 @@ def _canonical_url(request, query: str):
     if request.META.get("QUERY_STRING", "") != query:
         return redirect(f"{request.path}?{query}" if query else request.path, permanent=True)
     return None
+
+
+def _seed_sources() -> dict:
+    """What a page whose own copy cites the source article needs: `seed_cite`, the article's [n] (0, so no
+    link, if the reference data lacks it), and the numbered `sources` the page ends with."""
+    numbers, sources = presenter.copy_sources({"seed": source_provenance("seed")})
+    return {"seed_cite": numbers.get("seed", 0), "sources": sources}
 
 
 # --- Start ------------------------------------------------------------------------------------------------------
@@ -93,7 +100,12 @@ def _start_page(request, resume_url=None):
     return render(
         request,
         "advisor/start.html",
-        {"page_title": "Plan your move as a clinical coder", "countries": countries, "resume_url": resume_url},
+        {
+            "page_title": "Plan your move as a clinical coder",
+            "countries": countries,
+            "resume_url": resume_url,
+            **_seed_sources(),
+        },
     )
 
 
@@ -299,6 +311,7 @@ def compare(request):
         "origin_error": origin_error,
         "error_summary": [{"id": "id_origin", "message": origin_error}] if origin_error else [],
         "ranking": ranking,
+        **_seed_sources(),
     }
     return render_page(request, "advisor/compare.html", context, status=400 if origin_error else 200), query
 

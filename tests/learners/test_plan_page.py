@@ -68,8 +68,8 @@ def test_reference_detail_is_folded_away_and_sources_are_citations(client):
     # Every source in one form: publisher, title, link (or that it has none), and the date as the summary gives it.
     assert "Last checked 27 November 2026." in sources and "2026-11-27" not in sources
     assert (
-        'Source article: TalentMed, <a href="https://talentmed.edu.au/clinical-coding/clinical-coding-vs-medical-coding/"'
-        ' rel="noopener">Clinical Coding vs Medical Coding: What&#x27;s the Difference?</a>.' in sources
+        'Source article: TalentMed, <a href="https://talentmed.edu.au/" rel="noopener">Clinical Coding vs Medical'
+        " Coding: What&#x27;s the Difference? (article on TalentMed&#x27;s website)</a>." in sources
     )
     # The NHS training guide was read on a staging host; domain.md gives no live address for it.
     assert "NHS Digital, “DSPT guide, Annex – Training for clinical coding (only)” (no link available)." in sources

@@ -156,7 +156,8 @@ def test_sources_link_the_source_article_and_the_cca_page_and_no_staging_host():
     from pathways.models import Source
 
     links = dict(Source.objects.values_list("code", "url"))
-    assert links["seed"] == "https://talentmed.edu.au/clinical-coding/clinical-coding-vs-medical-coding/"
+    # domain.md gives no address for the article itself: the link is to its publisher's site, and the title says so.
+    assert links["seed"] == "https://talentmed.edu.au/"
     assert links["ext22"].startswith("https://open-exam-prep.com/study-guides/cca/")
     assert not [code for code, url in links.items() if "production-like" in url or "nhsd.io" in url]
 
