@@ -124,7 +124,11 @@ def openapi_document(server_plan_url: str = "/api/plan/") -> dict:
             "name": "setting",
             "in": "query",
             "required": False,
-            "description": 'Where the learner codes; default "both".',
+            "description": (
+                'Where the learner codes (someone new to coding: wants to code); default "both". It counts only where '
+                "the origin's classifications (new to coding: the destination's) differ by setting; elsewhere the plan "
+                "is for the settings those classifications cover, and its `setting` field says which."
+            ),
             "schema": {"type": "string", "enum": list(rules.SETTINGS), "default": "both"},
         },
         {
