@@ -437,3 +437,7 @@ def test_the_compare_page_and_the_api_put_new_zealand_first_from_australia_and_s
     assert [r["code"] for r in data["ranking"]][:2] == ["NZ", "IE"]
     ireland = data["ranking"][1]
     assert (ireland["moderate_gaps"], ireland["minor_gaps"]) == (1, 4)
+
+
+def test_new_zealand_to_ireland_says_once_that_the_irish_standards_replace_the_nz_conventions(reference):
+    assert _count(plan(reference, "NZ", "IE"), "New Zealand conventions") == 1
