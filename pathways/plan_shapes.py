@@ -207,6 +207,8 @@ class Ranked:
     label: str
     new_gaps: Count
     major_gaps: Count
+    moderate_gaps: Count
+    minor_gaps: Count
     credential_months: Months
     credential_months_partial: bool
     headline: str

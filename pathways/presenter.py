@@ -314,7 +314,9 @@ def _note(note) -> shapes.Note:
 
 
 def ranking_reasons(ranked) -> str:
-    reasons = [f"{ranked.new_gaps} new and {ranked.major_gaps} major gap{'s' if ranked.major_gaps != 1 else ''}"]
+    # Every count the order uses, so two destinations of the same rank show why one comes first.
+    counts = [f"{n} {level}" for n, level in zip(ranked.gap_counts, ("new", "major", "moderate", "minor"), strict=True)]
+    reasons = [f"{join(counts)} gap{'s' if ranked.minor_gaps != 1 else ''}"]
     if ranked.credential_time is not None:
         extra = " plus steps with no published figure" if ranked.credential_time_partial else ""
         reasons.append(f"credentials {duration_text(ranked.credential_time)}{extra}")

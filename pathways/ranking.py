@@ -19,9 +19,16 @@ class RankedDestination:
     label: str
     new_gaps: int
     major_gaps: int
+    moderate_gaps: int
+    minor_gaps: int
     credential_time: Duration | None  # the credential steps on the longest path
     credential_time_partial: bool  # some credential or job steps have no published figure
     headline: str
+
+    @property
+    def gap_counts(self) -> tuple[int, int, int, int]:
+        """`new`, `major`, `moderate` and `minor` gaps: the ranking's tie-break, biggest gaps first."""
+        return (self.new_gaps, self.major_gaps, self.moderate_gaps, self.minor_gaps)
 
     @property
     def credential_months(self) -> tuple[int, int | None] | None:
@@ -31,7 +38,8 @@ class RankedDestination:
 def rank_destinations(
     origin: str | None, reference: Reference, setting: str = "both", credentials: frozenset[str] = frozenset()
 ) -> tuple[RankedDestination, ...]:
-    """Order: the route's difficulty, then the number of `new` gaps, then `major` gaps, then code."""
+    """Order: the route's difficulty, then fewer gaps, the biggest first: `new`, then `major`, `moderate` and
+    `minor` gaps (domain.md 7.1's tie-break, carried down the scale); the country code only when all are equal."""
     if origin is not None:
         reference.country(origin)
     learner_settings(setting)
@@ -58,10 +66,12 @@ def _rank(origin, reference, setting, credentials) -> tuple[RankedDestination, .
                 label=plan.difficulty_label,
                 new_gaps=levels.count("new"),
                 major_gaps=levels.count("major"),
+                moderate_gaps=levels.count("moderate"),
+                minor_gaps=levels.count("minor"),
                 credential_time=add_durations([s.duration for s in counted if s.duration is not None]),
                 credential_time_partial=any(s.duration is None for s in counted),
                 headline=plan.headline,
             )
         )
-    ranked.sort(key=lambda r: (r.rank, r.new_gaps, r.major_gaps, r.code))
+    ranked.sort(key=lambda r: (r.rank, *r.gap_counts, r.code))
     return tuple(ranked)

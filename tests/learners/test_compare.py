@@ -32,7 +32,7 @@ def test_compare_ranks_every_destination_from_an_origin_each_linking_to_its_plan
     order = [html.index(f'destination={code}"') for code in ("NZ", "GB", "US")]
     assert order == sorted(order)
     assert 'href="/plan/?origin=AU&amp;setting=inpatient&amp;destination=NZ"' in html
-    assert "major gap" in html
+    assert " new, " in html and " major, " in html and " moderate and " in html and " minor gap" in html
 
 
 def test_compare_ranks_destinations_for_someone_new_to_coding(client):

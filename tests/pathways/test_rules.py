@@ -400,8 +400,33 @@ def test_ranking_orders_by_difficulty_then_new_then_major_gaps(world):
     ranking = rank_destinations("QA", world, "inpatient")
     assert [r.code for r in ranking] == ["ZZ", "QB"]
     assert ranking[0].new_gaps == 0 and ranking[0].major_gaps == 1
-    assert "0 new and 1 major gap" in ranking_reasons(ranking[0])
+    assert "0 new, 1 major, 0 moderate and 2 minor gaps" in ranking_reasons(ranking[0])
     assert ranking[0].credential_months == (24, 36) and ranking[0].credential_time_partial
+
+
+def test_a_tie_on_rank_new_and_major_gaps_goes_to_fewer_moderate_then_fewer_minor_gaps():
+    # Four made-up destinations of rank 1 from QA, none with a new or major gap: the country code (QC first)
+    # would order them backwards. Fewer moderate gaps come first, then fewer minor gaps.
+    names = {"QC": "Cland", "QD": "Dland", "QE": "Eland", "QF": "Fland"}
+    levels = {"QC": ("moderate", "moderate"), "QD": ("moderate", "minor"), "QE": ("minor", "minor"), "QF": ("minor",)}
+    classifications = [ClassificationInfo("qa-dx", "QA Diagnoses", "diagnosis", provenance=SEEN)]
+    countries = [CountryInfo("QA", "Qualand", usages=(usage("qa-dx", "inpatient"),), provenance=SEEN)]
+    gaps = []
+    for code, levels_to in levels.items():
+        own = [f"{code.lower()}-{n}" for n in range(len(levels_to))]
+        classifications += [ClassificationInfo(c, c.upper(), "diagnosis", provenance=SEEN) for c in own]
+        countries.append(CountryInfo(code, names[code], usages=tuple(usage(c) for c in own), provenance=SEEN))
+        gaps += [GapInfo("qa-dx", c, level, "", SEEN) for c, level in zip(own, levels_to, strict=True)]
+    small = Reference(
+        countries=countries,
+        classifications=classifications,
+        routes=[route("QA", code, 1) for code in names],
+        gaps=gaps,
+    )
+    ranking = rank_destinations("QA", small, "inpatient")
+    assert [r.code for r in ranking] == ["QF", "QE", "QD", "QC"]
+    assert [(r.moderate_gaps, r.minor_gaps) for r in ranking] == [(0, 1), (0, 2), (1, 1), (2, 0)]
+    assert ranking_reasons(ranking[0]).startswith("0 new, 0 major, 0 moderate and 1 minor gap;")
 
 
 def test_unknown_codes_raise_a_value_error(world):
@@ -555,8 +580,9 @@ def test_arriving_in_the_us_the_setting_picks_the_credential_track(reference):
 
 def test_from_australia_new_zealand_is_the_smallest_move_and_the_us_the_biggest(reference):
     ranking = rank_destinations("AU", reference)
-    # New Zealand ties for the smallest move (Ireland, also ICD-10-AM, ranks 1 too: domain.md 10.2).
-    assert ranking[0].rank == 1 and "NZ" in [r.code for r in ranking if r.rank == 1]
+    # S22: more readily to New Zealand than to any other country. Ireland ranks 1 too (domain.md 10.2); the
+    # gaps break the tie (the Irish standards sit on an ACS three editions back).
+    assert ranking[0].rank == 1 and ranking[0].code == "NZ"
     assert ranking[-1].code == "US" and ranking[-1].rank == 4
     assert [r.rank for r in ranking] == sorted(r.rank for r in ranking)
 
@@ -610,7 +636,7 @@ def test_ranking_covers_every_other_destination_in_order(reference):
     for origin in (*COUNTRIES, None):
         ranking = rank_destinations(origin, reference)
         assert {r.code for r in ranking} == set(COUNTRIES) - {origin}
-        keys = [(r.rank, r.new_gaps, r.major_gaps, r.code) for r in ranking]
+        keys = [(r.rank, r.new_gaps, r.major_gaps, r.moderate_gaps, r.minor_gaps, r.code) for r in ranking]
         assert keys == sorted(keys)
 
 
