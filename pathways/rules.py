@@ -345,10 +345,14 @@ def plan_without_memo(profile: LearnerProfile, reference: Reference) -> Retraini
             )
         )
 
-    # Prerequisites as the data states them; experience is compared by the learner, not by code.
+    # Prerequisites as the data states them, for the credentials the steps ask for; experience is compared by the
+    # learner, not by code.
+    in_steps = {code for step in steps for code in step.credentials}
     for credential in credentials:
         if credential.held or not credential.prerequisites or credential.requires_employment:
             continue  # a course open only to employees: its warning already says what it asks for
+        if credential.code not in in_steps:
+            continue  # an alternative to one they hold, or an entry credential someone progressing has passed
         if profile.years is not None:
             years = f"{profile.years} year{'s' if profile.years != 1 else ''}"
             text = f"You have {years} of coding experience. {credential.name} asks for: {credential.prerequisites}"
@@ -481,7 +485,7 @@ def _progression_steps(
         for cred in local_held:
             nxt = reference.credentials.get(cred.next_credential) if cred.next_credential else None
             if nxt is None or nxt.code in profile.credentials:
-                if cred.progression_note:
+                if nxt is None and cred.progression_note:  # where to go next, unless they hold that too
                     notes.append(PlanNote(f"progression-{cred.code}", cred.progression_note, cred.provenance))
                 continue
             steps.append(

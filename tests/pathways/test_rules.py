@@ -678,3 +678,18 @@ def test_the_plan_and_ranking_memos_are_bounded_and_drop_the_least_recently_used
     rank_destinations("QA", small)
     rank_destinations("QB", small)
     assert len(small.rankings) == 1
+
+
+def test_holding_the_next_credential_too_ends_the_progression_advice(reference):
+    both = plan_for(reference, "IE", "IE", credentials=["hpo-hipe-training", "tud-cert-clinical-coding"])
+    assert not [n for n in both.notes if n.code.startswith("progression-")]
+    assert not [s for s in both.steps if s.kind == "progression"]
+    first = plan_for(reference, "IE", "IE", credentials=["hpo-hipe-training"])
+    assert [s.credentials for s in first.steps if s.kind == "progression"] == [("tud-cert-clinical-coding",)]
+
+
+def test_someone_progressing_is_not_told_what_entry_credentials_ask_for(reference):
+    plan = plan_for(reference, "US", "US", "both", credentials=["aapc-cpc", "aapc-cic"])
+    assert not [n for n in plan.notes if n.code.startswith("prerequisites-")]
+    newcomer = plan_for(reference, None, "US", "inpatient")
+    assert "prerequisites-ahima-ccs" in [n.code for n in newcomer.notes]
