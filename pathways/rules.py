@@ -218,9 +218,9 @@ def _classifications(origin, destination, settings, held, reference) -> tuple[li
     return result, dest_shifted
 
 
-def _setting_shift(origin, destination, settings, reference) -> PlanGap:
-    """The change for a coder whose settings the destination's rows do not describe (`usages_for` shifted)."""
-    into = reference.described_settings(destination.code) - settings
+def _setting_shift(origin, destination, settings, into, reference) -> PlanGap:
+    """The change for a coder whose settings the destination's rows do not describe (`usages_for` shifted): the
+    destination's settings they move `into`."""
     where = _settings_phrase(reference, into)
     text = (
         f"You coded {_settings_phrase(reference, settings)} work in {origin.in_sentence}; the coding this plan "
@@ -239,9 +239,9 @@ def _setting_shift(origin, destination, settings, reference) -> PlanGap:
 def _other_setting_note(origin, destination, settings, route, reference) -> PlanNote | None:
     """For a learner who was not asked their setting, heading where another setting has classifications or
     credentials of its own: the plan's setting made visible, and what the other one asks for."""
-    if not reference.differs_by_setting(destination.code):
-        return None
     other = reference.described_settings(destination.code) - settings
+    if not other or not reference.differs_by_setting(destination.code):
+        return None
     mine = {u.classification for u in reference.usages_for(destination.code, settings)[0]}
     names = [
         reference.classifications[u.classification].name
@@ -253,7 +253,7 @@ def _other_setting_note(origin, destination, settings, route, reference) -> Plan
         for rc in _expected_credentials(route, other)
         if rc.setting != "all" and rc.credential in reference.credentials
     ]
-    if not other or not names:
+    if not names:
         return None
     text = (
         f"This plan is for {_settings_phrase(reference, settings)} work, as coded in {origin.in_sentence}. "
@@ -289,8 +289,8 @@ def plan_without_memo(profile: LearnerProfile, reference: Reference) -> Retraini
     classifications, dest_shifted = _classifications(origin, destination, settings, held, reference)
     shift_into = frozenset()
     if origin is not None and not no_move and dest_shifted:
-        shift = _setting_shift(origin, destination, settings, reference)
         shift_into = reference.described_settings(destination.code) - settings
+        shift = _setting_shift(origin, destination, settings, shift_into, reference)
         other_gaps.append(shift)
         warnings.append(PlanNote(shift.code, shift.note, shift.provenance))
     if origin is not None and not no_move and not asks_setting(reference, origin.code, None):
