@@ -40,7 +40,8 @@ def profiles(reference: rules.Reference) -> list[rules.LearnerProfile]:
         for destination in reference.countries:
             if origin != destination and reference.route(origin, destination) is None:
                 continue
-            for setting in rules.SETTINGS:
+            # Each setting whose plan can differ: where it does not, the one the plan is for.
+            for setting in dict.fromkeys(rules.plan_setting(reference, origin, destination, s) for s in rules.SETTINGS):
                 found += [rules.LearnerProfile(origin, held, setting, None, destination) for held in held_options]
     return found
 
