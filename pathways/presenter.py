@@ -314,9 +314,11 @@ def _note(note) -> shapes.Note:
 
 
 def ranking_reasons(ranked) -> str:
-    # Every count the order uses, so two destinations of the same rank show why one comes first.
-    counts = [f"{n} {level}" for n, level in zip(ranked.gap_counts, ("new", "major", "moderate", "minor"), strict=True)]
-    reasons = [f"{join(counts)} gap{'s' if ranked.minor_gaps != 1 else ''}"]
+    # The counts the order uses, so two destinations of the same rank show why one comes first.
+    levels = ("new", "major", "moderate", "minor")
+    counts = [(n, level) for n, level in zip(ranked.gap_counts, levels, strict=True) if n]
+    words = [f"{n} {level}" for n, level in counts]
+    reasons = [f"{join(words)} gap{'s' if counts[-1][0] != 1 else ''}" if counts else "no gaps"]
     if ranked.credential_time is not None:
         extra = " plus steps with no published figure" if ranked.credential_time_partial else ""
         reasons.append(f"credentials {duration_text(ranked.credential_time)}{extra}")

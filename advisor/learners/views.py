@@ -326,9 +326,15 @@ def _compare_cell(reference, country, key):
         if entry is None:
             return ""
         first = [rc for rc in entry.credentials if rc.step == min(r.step for r in entry.credentials)]
-        names = dict.fromkeys(
-            reference.credentials[rc.credential].name for rc in first if rc.credential in reference.credentials
+        by_setting: dict[str, list[str]] = {}
+        for rc in first:
+            if rc.credential in reference.credentials:
+                # "CPC – Certified Professional Coder" reads as CPC in a table cell; the plan gives the whole name.
+                name = reference.credentials[rc.credential].name.split(" – ")[0]
+                by_setting.setdefault(rc.setting, []).append(name)
+        return "; ".join(
+            " or ".join(dict.fromkeys(names)) + ("" if setting == "all" else f" ({setting})")
+            for setting, names in by_setting.items()
         )
-        return " or ".join(names)
     codes = country.classifications.get(key, ())
     return ", ".join(reference.classifications[code].name for code in codes if code in reference.classifications)

@@ -32,7 +32,7 @@ def test_compare_ranks_every_destination_from_an_origin_each_linking_to_its_plan
     order = [html.index(f'destination={code}"') for code in ("NZ", "GB", "US")]
     assert order == sorted(order)
     assert 'href="/plan/?origin=AU&amp;setting=inpatient&amp;destination=NZ"' in html
-    assert " new, " in html and " major, " in html and " moderate and " in html and " minor gap" in html
+    assert "5 minor gaps" in html and "1 moderate and 4 minor gaps" in html and "0 new" not in html
 
 
 def test_compare_ranks_destinations_for_someone_new_to_coding(client):
@@ -72,3 +72,9 @@ def test_every_plan_link_on_a_ranking_is_the_plans_canonical_url(client, origin)
     assert len(links) >= 5
     for link in links:
         assert client.get(link).status_code == 200, link  # not a 301 to another spelling
+
+
+def test_the_credential_row_groups_each_countrys_credentials_by_setting_in_short_names(client):
+    html = " ".join(client.get("/compare/").content.decode().split())
+    assert "CCA or RHIT; CIC or CCS (inpatient); COC or CPC or CCS-P (outpatient)" in html
+    assert "HLT50321 Diploma of Clinical Coding" in html
