@@ -130,7 +130,6 @@ def learner_journey(page, base):
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("checkbox", name=re.compile(r"^HLT50321")).check()
     page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Inpatient: patients admitted to hospital").check()
     page.get_by_label("How many years have you worked as a coder? (optional)").fill("2")
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("United Kingdom").check()
