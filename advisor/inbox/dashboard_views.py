@@ -97,7 +97,8 @@ def home(request) -> dict:
             "reference": enquiry.reference,
             "href": reverse("admin:advisor_enquiry_change", args=[enquiry.pk]),
             "move": move_label(enquiry.origin_code, enquiry.destination_code, names),
-            "received": enquiry.created_at,
+            # Whole seconds: a <time> element's datetime takes at most three decimals.
+            "received": timezone.localtime(enquiry.created_at).replace(microsecond=0).isoformat(),
             "age": timesince(enquiry.created_at).split(",")[0],
             "status": Status(enquiry.status).label,
             "overdue": enquiry.is_overdue,

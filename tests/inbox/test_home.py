@@ -93,6 +93,7 @@ def test_it_lists_the_open_enquiries_waiting_longest_oldest_first(client, advise
     first = rows[0]
     assert f'href="/admin/advisor/enquiry/{inbox["E"].pk}/change/"' in first
     assert "<td>Australia to United Kingdom</td>" in first
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+1[01]:00">', first)  # whole seconds
     assert "3\xa0weeks ago" in first and "<td>Contacted</td>" in first and "<td>Avery Adviser</td>" in first
     assert "<td>New, overdue</td>" in rows[2] and "<td>Unassigned</td>" in rows[3]
 
