@@ -42,7 +42,7 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "advisor.site_admin.AdminConfig",  # Django's admin, its home page showing advisers their queue
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

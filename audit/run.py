@@ -11,7 +11,10 @@ the questionnaire like a person to reach every step, then:
   runtime error, as Chromium's trace recording sometimes does on a busy machine, is run once more and
   its row says so; a second failure fails the row);
 - the plan page budgets (audit/plan_budgets.py) over every plan a learner can reach: visible words,
-  sentences said twice, and the answer inside the first screen; the worst page for each.
+  sentences said twice, and the answer inside the first screen; the worst page for each;
+- the admin home and the dashboard signed in as a course adviser, with a quarter's enquiries in the database:
+  the Nu Html Checker and axe as above, and each page's height at 1280x900 (the dashboard: at most 1,800 px,
+  two screens).
 Prints tables, writes audit/RESULTS.md, exits 1 when a target is missed.
 Knobs: AUDIT_LIGHTHOUSE=0 skips Lighthouse; AUDIT_KEEP=1 keeps the page copies under var/audit;
 AUDIT_ONLY=plans runs only the plan page budgets (well under a minute) and prints them.
@@ -65,6 +68,14 @@ CHROME_ARGS = [
 # What the audited server gets: its own database, no real mail, no time-trap wait for our one enquiry.
 SERVER_ENV = {"VAR_DIR": str(WORK), "EMAIL_URL": "locmem://", "ENQUIRY_MIN_SECONDS": "0", "LOG_LEVEL": "WARNING"}
 ENQUIRER = {"name": "Alex Example", "email": "alex@example.com", "phone": "0412 345 678"}
+VIEWPORT = {"width": 1280, "height": 900}
+# A course adviser, made as the tests make one (tests/enquiry_support.py make_staff): a staff user in the group.
+ADVISER = {"username": "audit-adviser", "password": "an-Audit-Password-1"}
+# The adviser's pages and the most each may measure at 1280x900 (None: printed, no limit).
+ADVISER_PAGES = [
+    ("admin home (course adviser)", "/admin/", None),
+    ("dashboard (course adviser)", "/admin/advisor/enquiry/dashboard/", 1800),
+]
 
 
 def install_tools() -> None:
@@ -199,6 +210,86 @@ def walk(base: str) -> Visitor:
     return v
 
 
+def adviser_visit(base: str) -> Visitor:
+    """Signs in as a course adviser, as a person does (the login form, its CSRF token), and visits the admin home
+    and the dashboard. The adviser and the enquiries are written straight into the audited server's database."""
+    _django()
+    make_adviser()
+    seed_enquiries()
+    v = Visitor(base)
+    login = v.request("/admin/login/")
+    form = post_form(login.text) if login.status == 200 else None
+    if form is None:
+        print(f"   admin sign-in: no login form (HTTP {login.status})", flush=True)
+        return v
+    hidden = [f for f in form["fields"] if f.get("type", "").lower() == "hidden" and f["name"] != "next"]
+    data = [(f["name"], f.get("value", "")) for f in hidden]
+    data += [("username", ADVISER["username"]), ("password", ADVISER["password"]), ("next", "/admin/")]
+    signed_in = v.request("/admin/login/", "POST", data)
+    if signed_in.status != 302:
+        print(f"   admin sign-in: refused (HTTP {signed_in.status})", flush=True)
+        return v
+    for label, path, _ in ADVISER_PAGES:
+        v.visit(label, path)
+    return v
+
+
+def make_adviser() -> None:
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(
+        ADVISER["username"],
+        "adviser@audit.example",
+        ADVISER["password"],
+        is_staff=True,
+        first_name="Avery",
+        last_name="Adviser",
+    )
+    user.groups.add(Group.objects.get(name="Course advisers"))
+
+
+def seed_enquiries(count: int = 168) -> None:
+    """About two enquiries a day over the last 12 weeks (the dashboard's default period): every origin (and no
+    plan) and every destination, in every status, some contacted, a third assigned to the adviser. Quarantined
+    spam and the emails are left out: no chart shows them."""
+    import uuid
+    from datetime import timedelta
+
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from advisor.enquiries.models import Enquiry, Status
+
+    adviser = User.objects.get(username=ADVISER["username"])
+    now = timezone.now()
+    origins = ["AU", "CA", "GB", "NZ", "US", "none", ""]
+    destinations = ["AU", "CA", "GB", "NZ", "US"]
+    statuses = [Status.CONTACTED, Status.CLOSED, Status.NEW, Status.ENROLLED, Status.FOLLOW_UP]
+    rows = []
+    for n in range(count):
+        received = now - timedelta(hours=12 * n + 3)
+        origin = origins[n % len(origins)]
+        status = Status.NEW if n < 6 else statuses[n % len(statuses)]
+        rows.append(
+            Enquiry(
+                reference=f"E-AUDIT{n:04d}",
+                submission_id=uuid.uuid4(),
+                created_at=received,
+                name="Audit Learner",
+                email="learner@example.org",
+                preferred_contact="email",
+                notice_version="audit",
+                contact_consent_at=received,
+                origin_code=origin,
+                destination_code=destinations[(n // len(origins)) % len(destinations)] if origin else "",
+                status=status,
+                contacted_at=None if status == Status.NEW else received + timedelta(hours=1 + n % 47),
+                assigned_to=adviser if n % 3 == 0 else None,
+            )
+        )
+    Enquiry.objects.bulk_create(rows)
+
+
 # Nu Html Checker ------------------------------------------------------------------------------
 
 
@@ -246,7 +337,7 @@ def axe_check(base: str, visitor: Visitor) -> None:
             key = "axe_js" if js else "axe_nojs"
             # axe itself needs JavaScript, so "without JavaScript" means the page's own scripts are
             # never fetched (no page has inline script: the CSP forbids it).
-            context = browser.new_context()
+            context = browser.new_context(viewport=VIEWPORT)
             if not js:
                 context.route("**/*", _no_scripts)
             # The cookies the walk built (its answers), so question steps, check and confirmation render as they did.
@@ -263,6 +354,7 @@ def axe_check(base: str, visitor: Visitor) -> None:
                         page.locator("main form[method=post] [type=submit]").last.click()
                         page.wait_for_load_state("load")
                         time.sleep(0.3 if js else 0)
+                    entry[key + "_height"] = page.evaluate("document.documentElement.scrollHeight")
                     results = axe.run(page, options=options)
                     violations = results.response["violations"]
                     entry[key] = sum(len(v["nodes"]) for v in violations)
@@ -374,13 +466,43 @@ LIGHTHOUSE_CATEGORIES = ["performance", "accessibility", "best-practices", "seo"
 # Main --------------------------------------------------------------------------------------------
 
 
-def plan_budget_rows(base: str) -> list[list]:
-    """The plan budgets, read from the audited server's own database."""
+def _django() -> None:
+    """Django in this process, on the audited server's own database (var/audit)."""
     import django
 
     os.environ.update({"DJANGO_SETTINGS_MODULE": "advisor.settings", "VAR_DIR": str(WORK), "DEBUG": "1"})
     django.setup()
+
+
+def plan_budget_rows(base: str) -> list[list]:
+    """The plan budgets, read from the audited server's own database."""
+    _django()
     return plan_budgets.run(base, CHROMIUM, CHROME_ARGS)
+
+
+def height_rows(pages: list[dict]) -> list[list]:
+    """Each adviser page's height at 1280x900, with JavaScript and without, against its limit."""
+    limits = {label: limit for label, _, limit in ADVISER_PAGES}
+    rows = []
+    for p in pages:
+        heights = [p.get("axe_js_height"), p.get("axe_nojs_height")]
+        limit = limits.get(p["label"])
+        if None in heights:
+            result = "FAIL: not measured"
+        elif limit is None:
+            result = "-"
+        else:
+            result = "PASS" if max(heights) <= limit else f"FAIL: over {limit:,} px"
+        rows.append(
+            [p["label"], *("?" if h is None else h for h in heights), f"<= {limit:,}" if limit else "-", result]
+        )
+    for label, path, _ in ADVISER_PAGES:
+        if not any(p["label"] == label for p in pages):
+            rows.append([label, "?", "?", "", f"FAIL: not reached ({path})"])
+    return rows
+
+
+HEIGHT_HEADER = ["adviser page", "height at 1280x900, JS (px)", "without JS (px)", "target", "result"]
 
 
 def main() -> int:
@@ -404,10 +526,14 @@ def main() -> int:
             return 1 if any(row[-1] != "PASS" for row in budget_rows) else 0
         print("== walking the pages", flush=True)
         visitor = walk(base)
-        print(f"== Nu Html Checker on {len(visitor.pages)} pages", flush=True)
-        nu_check(visitor.pages)
-        print("== axe-core in Chromium, JavaScript on and off", flush=True)
+        print("== signing in as a course adviser", flush=True)
+        adviser = adviser_visit(base)
+        pages = visitor.pages + adviser.pages
+        print(f"== Nu Html Checker on {len(pages)} pages", flush=True)
+        nu_check(pages)
+        print("== axe-core in Chromium at 1280x900, JavaScript on and off", flush=True)
         axe_check(base, visitor)
+        axe_check(base, adviser)
         lh_rows = []
         if os.environ.get("AUDIT_LIGHTHOUSE", "1") != "0":
             print("== Lighthouse 12.8.2", flush=True)
@@ -419,7 +545,7 @@ def main() -> int:
 
     header = ["page", "HTTP", "Nu errors", "Nu warnings", "axe (JS)", "axe (no JS)", "CSP console errors", "result"]
     rows, failures = [], 0
-    for p in visitor.pages:
+    for p in pages:
         csp = (p.get("axe_js_csp") or 0) + (p.get("axe_nojs_csp") or 0)
         ok = p["nu_errors"] == 0 and p.get("axe_js") == 0 and p.get("axe_nojs") == 0 and csp == 0
         failures += not ok
@@ -437,6 +563,8 @@ def main() -> int:
         )
     failures += sum(1 for r in lh_rows if not str(r[-1]).startswith("PASS"))
     failures += sum(1 for r in budget_rows if r[-1] != "PASS")
+    heights = height_rows(adviser.pages)
+    failures += sum(1 for r in heights if str(r[-1]).startswith("FAIL"))
     lh_header = ["Lighthouse page", *LIGHTHOUSE_CATEGORIES, "result (target 100, at least 95)"]
     print()
     print(text_table(header, rows))
@@ -445,7 +573,9 @@ def main() -> int:
         print(text_table(lh_header, lh_rows))
     print()
     print(text_table(plan_budgets.HEADER, budget_rows))
-    write_results(header, rows, lh_header, lh_rows, visitor.pages, budget_rows)
+    print()
+    print(text_table(HEIGHT_HEADER, heights))
+    write_results(header, rows, lh_header, lh_rows, pages, budget_rows, heights)
     print(f"\nwrote audit/RESULTS.md; {failures} row(s) miss a target")
     return 1 if failures else 0
 
@@ -457,7 +587,7 @@ def fmt_axe(page: dict, key: str) -> str:
     return str(count) + (f" ({', '.join(page[key + '_rules'])})" if count else "")
 
 
-def write_results(header, rows, lh_header, lh_rows, pages, budget_rows) -> None:
+def write_results(header, rows, lh_header, lh_rows, pages, budget_rows, heights) -> None:
     details = []
     for p in pages:
         lines = p["nu_messages"][:15] + [f"Lighthouse: {a}" for a in p.get("lighthouse_misses", [])[:15]]
@@ -470,9 +600,9 @@ Measured {now()} on {machine()}; written by `make audit` (audit/run.py).
 Pages are those a person reaches: the questionnaire is walked by one visitor, so each step renders as it does
 mid-journey; "with an error" rows send the form unanswered. Nu Html Checker 26.9.27 (messages about htmx's `hx-*`
 attributes filtered, nothing else); axe-core (axe-playwright-python) with tags {", ".join(AXE_TAGS)}, in Debian's
-Chromium with JavaScript on and off, counting violating nodes; Content-Security-Policy errors from the browser
-console. Lighthouse 12.8.2, default (mobile) settings, Debian's Chromium headless; a Lighthouse run that fails with
-a runtime error is run once more, and its row says "retried once" with the first error.
+Chromium at 1280x900 with JavaScript on and off, counting violating nodes; Content-Security-Policy errors from the
+browser console. Lighthouse 12.8.2, default (mobile) settings, Debian's Chromium headless; a Lighthouse run that fails
+with a runtime error is run once more, and its row says "retried once" with the first error.
 
 Targets: 0 Nu errors, 0 axe violations, 0 CSP errors; Lighthouse 100 in every category, at least 95.
 
@@ -488,6 +618,16 @@ every new-to-coding route; every same-country plan), read in Chromium at 1280x90
 the answer's difficulty, expected time and first step end (the first screen is 900 px). The worst page for each.
 
 {markdown_table(plan_budgets.HEADER, budget_rows)}
+
+## Adviser pages
+
+Signed in as a course adviser (a staff user in the "Course advisers" group, through the login form), with 168
+enquiries over the last 12 weeks in the database (every origin, destination and status): the admin home (the
+queue above the list of models) and the dashboard, in the table above and here. Height: the page's scroll height
+in Chromium at 1280x900, with JavaScript (the admin's navigation sidebar open) and without. The dashboard's
+target is two screens.
+
+{markdown_table(HEIGHT_HEADER, heights)}
 
 ## Details
 

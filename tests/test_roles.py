@@ -59,6 +59,14 @@ MATRIX = {
         SUPERUSER: 302,
         ANONYMOUS: 302,
     },
+    # The advisers' dashboard (its queue is also on their admin home: see the test below the matrix).
+    ("/admin/advisor/enquiry/dashboard/", "GET"): {
+        EDITOR: 403,
+        ADVISER: 200,
+        PRIVACY: 403,
+        SUPERUSER: 200,
+        ANONYMOUS: 302,
+    },
     ("/admin/pathways/country/", "GET"): {EDITOR: 200, ADVISER: 200, PRIVACY: 200, SUPERUSER: 200, ANONYMOUS: 302},
     ("/admin/pathways/country/{country}/change/", "GET"): {
         EDITOR: 200,
@@ -154,6 +162,17 @@ def test_advisers_see_enquiries_and_reference_data_in_the_admin_index(client):
     log_in(client, ADVISER)
     page = client.get("/admin/").content.decode()
     assert "Enquiries" in page
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_queue"), [(ADVISER, True), (SUPERUSER, True), (EDITOR, False), (PRIVACY, False)]
+)
+def test_only_advisers_and_superusers_get_the_queue_and_the_dashboard_link_on_the_admin_home(client, role, sees_queue):
+    make_enquiry()
+    log_in(client, role)
+    page = client.get("/admin/").content.decode()
+    assert ("Enquiries waiting" in page) is sees_queue
+    assert ("/admin/advisor/enquiry/dashboard/" in page) is sees_queue
 
 
 def test_only_privacy_officers_get_the_personal_data_export_action(client):

@@ -56,22 +56,45 @@ FUNNEL_CHAIN = (
     FunnelStep.ENQUIRY_SENT,
 )
 TOP_MOVES = 10
+LONGEST_WAITING = 10  # enquiries listed on the admin home
 
 
 # --- The period -------------------------------------------------------------------------------------------------
 
 
+# The dates a period may start and end on: far wider than any enquiry's date, and far inside what Python's dates,
+# the time zone and the databases can hold (9999-12-31 has no next midnight; midnight on 0001-01-01 in Sydney is
+# before the first instant UTC can hold), so no period can overflow on its way to a query.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+OUT_OF_RANGE = "Enter a date from 1 January 2000 to 31 December 2099."
+
+
 class PeriodForm(forms.Form):
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # A date input's value is always ISO (yyyy-mm-dd), whatever the locale shows: in the locale's format
+    # ("14/09/2026" in en-AU) the browser would show an empty field.
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"))
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"))
+
+    def clean_start(self):
+        return self._in_range(self.cleaned_data.get("start"))
+
+    def clean_end(self):
+        return self._in_range(self.cleaned_data.get("end"))
+
+    @staticmethod
+    def _in_range(day):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
+        return day
 
     def clean(self):
         data = super().clean()
         start, end = data.get("start"), data.get("end")
         if start and end:
             if start > end:
-                raise forms.ValidationError("The start of the period must be on or before its end.")
-            if (end - start).days >= MAX_DAYS:
+                self.add_error("end", "The end of the period must be on or after its start.")
+            elif (end - start).days >= MAX_DAYS:
                 raise forms.ValidationError(f"Choose a period of at most {MAX_DAYS} days.")
         return data
 
@@ -100,7 +123,12 @@ class Period:
             return default, form
         first = form.cleaned_data.get("start") or default.first
         last = form.cleaned_data.get("end") or max(default.last, first)
-        if first > last or (last - first).days >= MAX_DAYS:
+        # Only one end given: the other is the default's, which can still make the period run backwards or too long.
+        if first > last:
+            form.add_error("start", "Enter a start on or before the end of the period.")
+            return default, form
+        if (last - first).days >= MAX_DAYS:
+            form.add_error(None, f"Choose a period of at most {MAX_DAYS} days.")
             return default, form
         return cls(first, last), form
 
@@ -176,6 +204,27 @@ def queue(user, now=None) -> dict:
         "total": sum(s["total"] for s in statuses),
         **{key: sum(row[key] for row in by_status.values()) for key in ("overdue", "unassigned", "mine")},
     }
+
+
+def longest_waiting(limit: int = LONGEST_WAITING) -> list[Enquiry]:
+    """The open enquiries that arrived longest ago, oldest first whatever their status, with who has each. One
+    query, reading only the columns the admin home shows (never the plan snapshot or the learner's details)."""
+    return list(
+        Enquiry.objects.filter(is_spam=False, status__in=OPEN)
+        .select_related("assigned_to")
+        .only(
+            "reference",
+            "created_at",
+            "origin_code",
+            "destination_code",
+            "status",
+            "is_spam",
+            "assigned_to__username",
+            "assigned_to__first_name",
+            "assigned_to__last_name",
+        )
+        .order_by("created_at", "pk")[:limit]
+    )
 
 
 def _received(period: Period):

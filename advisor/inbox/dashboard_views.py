@@ -1,9 +1,10 @@
-"""The advisers' dashboard and the questionnaire funnel in admin, and their CSV exports.
+"""The advisers' queue on the admin home, the dashboard and the questionnaire funnel in admin, and their CSV
+exports.
 
 Course advisers and superusers see them (permission `advisor.view_dashboard`); content editors and
-privacy officers get 403. The exports also need `advisor.export_enquiry`, as the enquiry export does, and
-escape every cell against spreadsheet formulas the same way (exports.py). Every figure comes from dashboard.py
-in a fixed number of queries.
+privacy officers get 403, and an admin home without the queue. The exports also need `advisor.export_enquiry`,
+as the enquiry export does, and escape every cell against spreadsheet formulas the same way (exports.py). Every
+figure comes from dashboard.py in a fixed number of queries.
 """
 
 from urllib.parse import urlencode
@@ -11,13 +12,15 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_safe
 
+from advisor.enquiries.models import Status
 from advisor.inbox import dashboard
-from advisor.inbox.charts import Row, bar_chart
+from advisor.inbox.charts import Row, bar_chart, column_chart
 from advisor.inbox.dashboard import AGE_BANDS, OPEN, Period, week_bounds
 from advisor.inbox.exports import csv_response
 from pathways.choices import NEW_TO_CODING
@@ -63,22 +66,71 @@ def _names() -> dict:
     return {**names, NEW_TO_CODING: "Not trained yet", "": "No plan (general enquiry)"}
 
 
+def move_label(origin: str, destination: str, names: dict) -> str:
+    """A move as advisers read it: "Australia to United Kingdom", "Not trained yet to Canada"."""
+    if not destination:
+        return names[""]
+    return f"{names.get(origin, origin or '?')} to {names.get(destination, destination)}"
+
+
+def _person(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else "Unassigned"
+
+
 def _hours(wait) -> str:
     return "–" if wait is None else f"{wait.total_seconds() / 3600:.1f} h"
+
+
+# --- The admin home ---------------------------------------------------------------------------------------------
+
+
+def home(request) -> dict:
+    """What the admin home shows above the list of models, for whoever may see the dashboard (course advisers,
+    superusers): the queue's figures, the enquiries waiting longest and the way to the dashboard. Nothing for
+    anyone else: content editors and privacy officers keep Django's home, the models they work on. Two queries.
+    """
+    if not request.user.has_perm(VIEW):
+        return {}
+    names = _names()
+    waiting = [
+        {
+            "reference": enquiry.reference,
+            "href": reverse("admin:advisor_enquiry_change", args=[enquiry.pk]),
+            "move": move_label(enquiry.origin_code, enquiry.destination_code, names),
+            # Whole seconds: a <time> element's datetime takes at most three decimals.
+            "received": timezone.localtime(enquiry.created_at).replace(microsecond=0).isoformat(),
+            "age": timesince(enquiry.created_at).split(",")[0],
+            "status": Status(enquiry.status).label,
+            "overdue": enquiry.is_overdue,
+            "assignee": _person(enquiry.assigned_to),
+        }
+        for enquiry in dashboard.longest_waiting()
+    ]
+    return {
+        "queue": queue_figures(request),
+        "waiting": waiting,
+        "response_days": _response_days(),
+        "dashboard_url": reverse("admin:advisor_enquiry_dashboard"),
+    }
 
 
 # --- The dashboard ----------------------------------------------------------------------------------------------
 
 
-def dashboard_figures(request, period: Period) -> dict:
-    """Every figure on the dashboard, with where each one links. Three queries."""
+def queue_figures(request) -> dict:
+    """What is waiting now, each figure with the changelist it links to (filtered by the inbox's own filters).
+    One query."""
     queue = dashboard.queue(request.user)
     now = queue["now"]
     open_statuses = ",".join(OPEN)
     for status in queue["statuses"]:
         status["href"] = _changelist(status__exact=status["status"])
         status["cells"] = [
-            {"count": count, "href": _changelist(status__exact=status["status"], **_age_params(band, now))}
+            {
+                "count": count,
+                "band": band[0],
+                "href": _changelist(status__exact=status["status"], **_age_params(band, now)),
+            }
             for band, count in zip(AGE_BANDS, status["bands"], strict=True)
         ]
     for band, row in zip(AGE_BANDS, queue["bands"], strict=True):
@@ -89,10 +141,18 @@ def dashboard_figures(request, period: Period) -> dict:
         "unassigned": _changelist(assigned="none", status__in=open_statuses),
         "mine": _changelist(assigned="me", status__in=open_statuses),
     }
+    return queue
+
+
+def dashboard_figures(request, period: Period) -> dict:
+    """Every figure on the dashboard, with where each one links. Three queries."""
+    queue = queue_figures(request)
     weeks, dests, origins = dashboard.received(period)
     times = dashboard.response_times(period)
     names = _names()
     in_period = _between(period.starts_at, period.ends_at)
+    # Two charts side by side at 1280 px: each drawn at the width it is shown.
+    half = {"width": 460, "label_width": 190}
     return {
         "queue": queue,
         "weeks": weeks,
@@ -100,32 +160,15 @@ def dashboard_figures(request, period: Period) -> dict:
         "origins": origins,
         "times": times,
         "charts": {
-            "status": bar_chart(
-                "Waiting now, by status",
-                [Row(s["label"], [s["total"]], s["href"]) for s in queue["statuses"]],
-                label_heading="Status",
-            ),
-            "age": bar_chart(
-                "Waiting now, by time since received",
-                [Row(b["label"], [b["total"]], b["href"]) for b in queue["bands"]],
-                label_heading="Waiting for",
-            ),
-            "weekly": bar_chart(
+            "weekly": column_chart(
                 "Enquiries received each week",
-                [Row(f"Week of {w['week']:%d %b %Y}", [w["count"]], _changelist(**_week(w["week"]))) for w in weeks],
+                [
+                    Row(f"Week of {w['week']:%d %b %Y}", [w["count"]], _changelist(**_week(w["week"])), short=_day(w))
+                    for w in weeks
+                ],
                 label_heading="Week",
             ),
-            "destination": bar_chart(
-                "Enquiries by destination",
-                [Row(names.get(d["code"], d["code"]), [d["count"]], _by("destination", d, in_period)) for d in dests],
-                label_heading="Destination",
-            ),
-            "origin": bar_chart(
-                "Enquiries by where the learner trained",
-                [Row(names.get(o["code"], o["code"]), [o["count"]], _by("origin", o, in_period)) for o in origins],
-                label_heading="Trained in",
-            ),
-            "times": bar_chart(
+            "times": column_chart(
                 "Time from received to first contact, by week received (hours)",
                 [
                     Row(
@@ -133,14 +176,33 @@ def dashboard_figures(request, period: Period) -> dict:
                         [_hours_value(t["p50"]), _hours_value(t["p90"])],
                         _changelist(contacted_at__isnull="0", **_week(t["week"])),
                         [_hours(t["p50"]), _hours(t["p90"])],
+                        short=_day(t),
                     )
                     for t in times
                 ],
                 series=("Median", "90th percentile"),
                 label_heading="Week received",
+                unit=" h",
+            ),
+            "destination": bar_chart(
+                "Enquiries by destination",
+                [Row(names.get(d["code"], d["code"]), [d["count"]], _by("destination", d, in_period)) for d in dests],
+                label_heading="Destination",
+                **half,
+            ),
+            "origin": bar_chart(
+                "Enquiries by where the learner trained",
+                [Row(names.get(o["code"], o["code"]), [o["count"]], _by("origin", o, in_period)) for o in origins],
+                label_heading="Trained in",
+                **half,
             ),
         },
     }
+
+
+def _day(row) -> str:
+    """A week under its column: "19 Oct"."""
+    return f"{row['week'].day} {row['week']:%b}"
 
 
 def _by(field, row, in_period) -> str:
@@ -198,7 +260,9 @@ def _response_days():
 @require_safe
 def dashboard_csv(request, model_admin):
     _require(request, VIEW, EXPORT)
-    period, _ = Period.from_query(request.GET)
+    period, form = Period.from_query(request.GET)
+    if form.errors:
+        return _to_page("admin:advisor_enquiry_dashboard", request)
     figures = dashboard_figures(request, period)
     names = _names()
     queue = figures["queue"]
@@ -235,7 +299,7 @@ def funnel_figures(period: Period) -> dict:
     moves = dashboard.top_moves(period)
     names = _names()
     for move in moves:
-        move["label"] = f"{names.get(move['origin'], move['origin'] or '?')} to {names.get(move['destination'], '?')}"
+        move["label"] = move_label(move["origin"], move["destination"], names)
         move["href"] = _changelist(
             origin_code__exact=move["origin"],
             destination_code__exact=move["destination"],
@@ -278,7 +342,9 @@ def funnel_page(request, model_admin):
 @require_safe
 def funnel_csv(request, model_admin):
     _require(request, VIEW, EXPORT)
-    period, _ = Period.from_query(request.GET)
+    period, form = Period.from_query(request.GET)
+    if form.errors:
+        return _to_page("admin:advisor_enquiry_funnel", request)
     figures = funnel_figures(period)
     rows = [
         ("Step", s["label"], s["count"], "" if s["of_previous"] is None else s["of_previous"]) for s in figures["steps"]
@@ -286,6 +352,12 @@ def funnel_csv(request, model_admin):
     rows += [("Plan viewed", m["label"], m["count"], "") for m in figures["moves"]]
     header = ("Figure", "Item", "Count", "% of the step before")
     return _csv(f"funnel-{period.first:%Y%m%d}-{period.last:%Y%m%d}.csv", period, header, rows)
+
+
+def _to_page(name, request):
+    """A period the CSV cannot be for: to the page with the same query, which says what is wrong next to the
+    field (rather than a download of another period, or of nothing)."""
+    return redirect(reverse(name) + "?" + request.GET.urlencode())
 
 
 def _csv(filename, period, header, rows) -> HttpResponse:

@@ -152,7 +152,7 @@ def test_median_and_90th_percentile_time_to_first_contact_by_week(inbox):
 # --- The page ---------------------------------------------------------------------------------------------------
 
 
-def test_dashboard_shows_the_figures_with_charts_tables_and_links(client, adviser):
+def test_dashboard_shows_the_figures_with_charts_their_numbers_and_links(client, adviser):
     now = timezone.now()
     make_enquiry()  # new, just now
     old = make_enquiry(destination_code="NZ")
@@ -161,8 +161,13 @@ def test_dashboard_shows_the_figures_with_charts_tables_and_links(client, advise
     response = client.get(DASHBOARD)
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.count('<svg class="chart-svg"') == 6
-    assert html.count('<table class="chart-table">') == 7
+    # Waiting now: the figures and one table by status and age; then four charts, each with its numbers in a
+    # closed disclosure rather than a second copy beside it.
+    assert html.count('<table class="chart-table queue-matrix">') == 1
+    assert html.count('<svg class="chart-svg"') == 4
+    assert html.count('<details class="chart-numbers"><summary>Show the numbers') == 4
+    assert html.count('<table class="chart-table">') == 4
+    assert "<details open" not in html
     assert re.search(r"<strong>2</strong> open enquiries", html)
     assert re.search(r"<strong>1</strong> overdue", html)
     assert 'href="/admin/advisor/enquiry/?overdue=yes"' in html
@@ -170,6 +175,31 @@ def test_dashboard_shows_the_figures_with_charts_tables_and_links(client, advise
     # Each destination bar (and its table row) links to the inbox filtered to it and the period.
     assert re.search(r'<a href="/admin/advisor/enquiry/\?destination_code__exact=NZ&amp;created_at__gte=', html)
     assert 'style="' not in html.split('id="content-main"')[1]
+
+
+def test_the_weekly_chart_draws_a_column_per_week_oldest_on_the_left(client, adviser):
+    today = timezone.localdate()
+    for days, n in ((7 * 11, 1), (7 * 4, 3), (0, 2)):
+        noon = timezone.make_aware(
+            datetime.combine(today - timedelta(days=days), datetime.min.time()) + timedelta(hours=12)
+        )
+        for _ in range(n):
+            made = make_enquiry()
+            Enquiry.objects.filter(pk=made.pk).update(created_at=noon)
+    client.force_login(adviser)
+    html = client.get(DASHBOARD).content.decode()
+    weekly = html[html.index("<h3>Each week</h3>") : html.index("</figure>", html.index("<h3>Each week</h3>"))]
+    bars = [
+        tuple(float(v) for v in bar)
+        for bar in re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"', weekly)
+    ]
+    assert len(bars) == 12  # the last 12 weeks, empty ones included
+    xs, widths, heights = [b[0] for b in bars], {b[2] for b in bars}, [b[3] for b in bars]
+    assert xs == sorted(xs) and len(widths) == 1  # side by side, left to right, all as wide
+    assert heights[0] == heights[-1] * 1 / 2 and heights[7] == max(heights) and heights[1:7] == [0] * 6
+    assert [b[1] + b[3] for b in bars] == [bars[0][1] + bars[0][3]] * 12  # standing on one baseline
+    week_rows = re.findall(r"<tr><th scope=\"row\"><a [^>]+>Week of ([^<]+)</a></th><td class=\"number\">(\d+)", weekly)
+    assert [int(n) for _, n in week_rows] == [1, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 2]
 
 
 def test_a_bar_leads_to_the_changelist_filtered_to_it(client, adviser):
@@ -189,6 +219,61 @@ def test_a_bad_period_gets_a_message_and_the_default(client, adviser):
         response = client.get(DASHBOARD + "?" + query)
         assert response.status_code == 200
         assert "Showing the last 12 weeks instead." in response.content.decode()
+
+
+# Dates the database and the time zone cannot hold a period around: 9999-12-31 has no next midnight, and midnight
+# on 0001-01-01 in Sydney is before the first instant UTC can hold; and the days just outside the range allowed.
+# (field with the error, query)
+EDGE_PERIODS = [
+    ("start", "start=9999-12-31"),
+    ("end", "end=9999-12-31"),
+    ("start", "start=0001-01-01&end=0001-01-01"),
+    ("end", "start=2026-11-01&end=9999-12-31"),
+    ("start", "start=0001-01-01"),
+    ("start", "start=1999-12-31&end=2000-01-02"),
+]
+
+
+@pytest.mark.parametrize(("field", "query"), EDGE_PERIODS)
+@pytest.mark.parametrize("url", [DASHBOARD, FUNNEL])
+def test_a_period_beyond_the_calendar_gets_an_error_next_to_its_field(client, adviser, url, field, query):
+    make_enquiry()
+    client.force_login(adviser)
+    response = client.get(f"{url}?{query}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    error = re.search(rf'<ul class="errorlist" id="id_{field}_error"><li>([^<]+)</li></ul>\s*<input[^>]+>', html)
+    assert error and error[1] == "Enter a date from 1 January 2000 to 31 December 2099."
+    assert f'name="{field}"' in error[0] and 'aria-invalid="true"' in error[0]
+    assert f'aria-describedby="id_{field}_error"' in error[0]
+    assert "Showing the last 12 weeks instead." in html
+
+
+@pytest.mark.parametrize(("field", "query"), EDGE_PERIODS)
+@pytest.mark.parametrize(("csv_url", "page"), [(DASHBOARD_CSV, DASHBOARD), (FUNNEL_CSV, FUNNEL)])
+def test_a_csv_for_a_period_beyond_the_calendar_goes_to_the_page_that_says_why(
+    client, adviser, csv_url, page, field, query
+):
+    client.force_login(adviser)
+    response = client.get(f"{csv_url}?{query}")
+    assert response.status_code == 302
+    assert response["Location"] == f"{page}?{query}"
+    assert f'id="id_{field}_error"' in client.get(response["Location"]).content.decode()
+
+
+def test_the_first_and_last_days_allowed_make_a_period(client, adviser):
+    client.force_login(adviser)
+    for query in ("start=2000-01-01&end=2000-01-01", "start=2099-12-31", "start=2099-01-01&end=2099-12-31"):
+        html = client.get(f"{DASHBOARD}?{query}").content.decode()
+        assert "errorlist" not in html and "errornote" not in html
+        rows = read_csv(client.get(f"{DASHBOARD_CSV}?{query}"))
+        assert rows[0][0] == "Period"
+
+
+def test_one_end_alone_before_the_default_start_says_what_to_do(client, adviser):
+    client.force_login(adviser)
+    html = client.get(f"{DASHBOARD}?end=2020-01-01").content.decode()
+    assert re.search(r'id="id_start_error"><li>Enter a start on or before the end of the period.</li>', html)
 
 
 ROLES = {
