@@ -122,8 +122,8 @@ class PlanQueryForm(forms.Form):
     def clean_setting(self):
         self._single("setting")
         value = self.cleaned_data["setting"].lower()
-        if not value:
-            return "both"
+        if not value and "setting" not in self.data:
+            return "both"  # left out; given empty, it is refused like any other unknown value
         if value not in rules.SETTINGS:
             raise forms.ValidationError("Choose inpatient, outpatient or both.")
         return value
@@ -131,7 +131,7 @@ class PlanQueryForm(forms.Form):
     def clean_years(self):
         self._single("years")
         value = self.cleaned_data["years"]
-        if not value:
+        if not value and "years" not in self.data:
             return None
         if not value.isascii() or not value.isdigit() or int(value) > MAX_YEARS:
             raise forms.ValidationError(
