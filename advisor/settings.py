@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "advisor.funnel.counting.FunnelMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "advisor.web.middleware.PermissionsPolicyMiddleware",
+    # CORS for the public API, and its 304s without Content-Length (advisor/web/middleware.py).
+    "advisor.web.middleware.PublicApiMiddleware",
     # A database that cannot be reached answers 503 "briefly unavailable", not 500 (advisor/web/middleware.py).
     "advisor.web.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

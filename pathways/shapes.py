@@ -7,8 +7,10 @@ Contract:
   (description, minimum, enum...) to that field.
 - `as_json(shape)` is the JSON value of a shape: what a serialiser returns. `schemas(*shapes)` is the
   JSON Schema (2020-12, as OpenAPI 3.1 uses it) of each shape reachable from those given, by class
-  name: closed objects whose every field is required. A field added to a shape is therefore in the
-  body and in the schema at once, and the serialiser cannot build the shape without giving it.
+  name: objects whose every field is required. A field added to a shape is therefore in the body and in
+  the schema at once, and the serialiser cannot build the shape without giving it. The objects are open
+  (no `additionalProperties: false`): the contract lets fields be added, so a validator or a generated
+  client built from today's document must accept tomorrow's fields.
 - Standard library only.
 """
 
@@ -52,7 +54,6 @@ def schemas(*roots: type) -> dict[str, dict]:
                 **described,
                 "properties": properties,
                 "required": list(properties),
-                "additionalProperties": False,
             }
         return {"$ref": REF + cls.__name__}
 

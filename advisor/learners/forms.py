@@ -17,6 +17,9 @@ _COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
 _CREDENTIAL_CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 MAX_CREDENTIALS = 20
 MAX_YEARS = 60
+# The longest query a plan needs is about 600 characters (20 credential codes): a longer one is refused (414)
+# before it is parsed, well under the 4 KB request line that gunicorn and deploy/'s nginx accept.
+MAX_QUERY_LENGTH = 2048
 SINGLE_VALUED = ("origin", "setting", "years", "destination")
 
 
@@ -43,8 +46,9 @@ def invalid_utf8_parameters(raw_query: str | bytes) -> list[str]:
 
 
 def clean_country(reference: rules.Reference, value: str, *, allow_none: bool) -> str | None:
-    """A country code in any case (or "none" when allowed, as None), checked against the reference data."""
-    value = value.strip()
+    """A country code in any case (or "none" when allowed, as None), checked against the reference data.
+
+    Surrounding spaces are refused, not trimmed: the API documents exactly what it accepts."""
     if "\ufffd" in value:
         raise forms.ValidationError("This is not valid text (UTF-8).")
     if allow_none and value.lower() == "none":
@@ -70,6 +74,7 @@ class PlanQueryForm(forms.Form):
     origin = forms.CharField(
         label="Where you trained",
         max_length=10,
+        strip=False,
         error_messages={"required": "Choose the country you trained in, or none if you have not trained yet."},
     )
     credential = forms.MultipleChoiceField(
@@ -80,11 +85,12 @@ class PlanQueryForm(forms.Form):
             "invalid_list": "Give credentials as a list of codes.",
         },
     )
-    setting = forms.CharField(label="Setting", max_length=20, required=False)
-    years = forms.CharField(label="Years of experience", max_length=10, required=False)
+    setting = forms.CharField(label="Setting", max_length=20, required=False, strip=False)
+    years = forms.CharField(label="Years of experience", max_length=10, required=False, strip=False)
     destination = forms.CharField(
         label="Where you want to work",
         max_length=10,
+        strip=False,
         error_messages={"required": "Choose the country you want to work in."},
     )
 
@@ -115,17 +121,17 @@ class PlanQueryForm(forms.Form):
 
     def clean_setting(self):
         self._single("setting")
-        value = self.cleaned_data["setting"].strip().lower()
-        if not value:
-            return "both"
+        value = self.cleaned_data["setting"].lower()
+        if not value and "setting" not in self.data:
+            return "both"  # left out; given empty, it is refused like any other unknown value
         if value not in rules.SETTINGS:
             raise forms.ValidationError("Choose inpatient, outpatient or both.")
         return value
 
     def clean_years(self):
         self._single("years")
-        value = self.cleaned_data["years"].strip()
-        if not value:
+        value = self.cleaned_data["years"]
+        if not value and "years" not in self.data:
             return None
         if not value.isascii() or not value.isdigit() or int(value) > MAX_YEARS:
             raise forms.ValidationError(
@@ -134,11 +140,8 @@ class PlanQueryForm(forms.Form):
         return int(value)
 
     def clean_credential(self):
-        codes = []
-        for raw in self.cleaned_data["credential"]:
-            code = raw.strip().lower()
-            if code and code not in codes:
-                codes.append(code)
+        # A repeated code counts towards the limit (as the document's maxItems does), then is folded into one.
+        codes = self.cleaned_data["credential"]
         if len(codes) > MAX_CREDENTIALS:
             raise forms.ValidationError(f"Choose at most {MAX_CREDENTIALS} credentials.")
         return frozenset(codes)
@@ -147,7 +150,7 @@ class PlanQueryForm(forms.Form):
         # Lower-case the credential codes before the choice check, so codes match in any case.
         if self.is_bound and isinstance(self.data, QueryDict) and "credential" in self.data:
             data = self.data.copy()
-            data.setlist("credential", [value.strip().lower() for value in data.getlist("credential")])
+            data.setlist("credential", [value.lower() for value in data.getlist("credential")])
             self.data = data
         super().full_clean()
 

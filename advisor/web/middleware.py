@@ -50,3 +50,45 @@ class DatabaseUnavailableMiddleware:
         response = HttpResponse(page, status=503)
         response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
         return response
+
+
+class PublicApiMiddleware:
+    """CORS for the public, read-only, cookie-free API (/api/plan/, /api/openapi.json), and its 304s as RFC 9110
+    has them. Nothing else gets CORS headers: the pages with forms and admin stay same-origin.
+
+    - Every answer of those paths, whatever its status, carries Access-Control-Allow-Origin: * (never with
+      credentials: the API reads no cookie), so a partner's page can read plans and errors alike. The value does not
+      depend on the request's Origin, so the responses need no Vary: Origin and the page cache may share them.
+    - ETag is exposed to scripts (Cache-Control and Content-Type are readable anyway), so a page can revalidate.
+    - OPTIONS is answered here, 204: a preflight (a script sending If-None-Match triggers one) or a plain OPTIONS.
+    - A 304 goes out without CommonMiddleware's Content-Length: 0, which would claim the plan is empty.
+
+    It sits above GZipMiddleware and CommonMiddleware, so it sees the response as it leaves, and inside the page
+    cache (advisor/pagecache/), which stores these headers with the 200 and sends them again on every hit.
+    """
+
+    PATHS = ("/api/plan/", "/api/openapi.json")
+    ALLOW = "GET, HEAD, OPTIONS"
+    PREFLIGHT_MAX_AGE = "86400"  # browsers cap it lower (Chromium: 2 hours): ask again at most once a day
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path not in self.PATHS:
+            return self.get_response(request)
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=204)
+            del response["Content-Type"]
+            response["Allow"] = self.ALLOW
+            if "access-control-request-method" in request.headers:
+                response["Access-Control-Allow-Methods"] = self.ALLOW
+                response["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since, Cache-Control"
+                response["Access-Control-Max-Age"] = self.PREFLIGHT_MAX_AGE
+        else:
+            response = self.get_response(request)
+            response["Access-Control-Expose-Headers"] = "ETag"
+            if response.status_code == 304:
+                del response["Content-Length"]
+        response["Access-Control-Allow-Origin"] = "*"
+        return response
