@@ -201,7 +201,8 @@ class EmailDelivery(models.Model):
     # An attempt is under way until then: another run of the task leaves the row alone meanwhile.
     claimed_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
-    # Never personal data: the exception type and a code, nothing from the message.
+    # Never personal data: the exception type and a code, nothing from the message; for an email given up at once
+    # (emails.permanent_reason), why it cannot go, first.
     last_error = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     gave_up_at = models.DateTimeField(null=True, blank=True)
