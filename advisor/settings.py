@@ -403,6 +403,8 @@ ENQUIRY_FORM_MAX_AGE = envint("ENQUIRY_FORM_MAX_AGE", str(24 * 3600))  # older f
 ENQUIRY_RATE_LIMITS = [(envint("ENQUIRY_RATE_LIMIT", "10"), 600), (envint("ENQUIRY_RATE_LIMIT_DAY", "30"), 86400)]
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "AU")  # numbers without +country code
 NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", "12")  # then the email is given up (the inbox shows it)
+# Emails due this long with no task worker taking any: the inbox says nobody is sending (emails.stalled).
+EMAIL_WORKER_ALERT_MINUTES = envint("EMAIL_WORKER_ALERT_MINUTES", "5")
 # Background work (the emails, advisor/enquiries/emails.py) is a task in the database, in the same transaction as
 # the enquiry or reply that asks for it; `manage.py db_worker` runs it. Every app server shares the one queue.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -1,9 +1,9 @@
 """make loadtest: a bounded load-and-fault test of enquiries, on loopback only.
 
-1. Starts a throwaway PostgreSQL cluster, a local SMTP sink that refuses 20% of messages (and takes
-   20 ms to answer each one, as a real server takes a moment to queue it), `make serve` with 4 workers on
-   that database (rate limits raised for this run only) and 2 task workers (`manage.py db_worker`), which
-   send the advisers' notifications as the enquiries come in.
+1. Starts a throwaway PostgreSQL cluster, a local SMTP sink that refuses 20% of messages for now (451, so
+   they are retried) and takes 20 ms to answer each one, as a real server takes a moment to queue it,
+   `make serve` with 4 workers on that database (rate limits raised for this run only) and 2 task workers
+   (`manage.py db_worker`), which send the advisers' notifications as the enquiries come in.
 2. 2,000 enquiries from 50 concurrent clients that behave like browsers: fetch the form (with its
    hidden submission id and time-trap token), wait past the time-trap, fill it in, submit, follow
    the redirect to the confirmation. 20% of them submit twice at once (a double click). A client
@@ -111,7 +111,8 @@ class Postgres:
 
 
 class SmtpSink:
-    """Just enough SMTP for Django's backend: accepts a message or refuses it after DATA with 554."""
+    """Just enough SMTP for Django's backend: accepts a message or refuses it after DATA with 451, a temporary
+    refusal (a busy or greylisting server), which the task retries. A 5xx would be given up at once, by design."""
 
     def __init__(self, refuse: float, delay: float):
         self.refuse = refuse
@@ -162,7 +163,7 @@ class SmtpSink:
                     await asyncio.sleep(self.delay)  # queueing the message; it counts once answered 250
                     if random.random() < self.refuse:
                         self.refused += 1
-                        say("554 5.7.1 refused by the load test")
+                        say("451 4.3.0 try again later (refused by the load test)")
                     else:
                         found = re.search(r"^X-Enquiry-Reference:\s*(\S+)", message, re.M | re.I)
                         reference = found.group(1) if found else "?"

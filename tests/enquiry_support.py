@@ -47,35 +47,65 @@ def use_refusing_smtp(settings) -> None:
     }
 
 
-class _RefuseEveryRecipient(socketserver.StreamRequestHandler):
+class _ScriptedSmtp(socketserver.StreamRequestHandler):
+    """Just enough SMTP for Django's backend, on a real socket: "250 OK" to every command, except the replies the
+    server was given, by verb ("RCPT", "MAIL", "DATA") or "message" for the end of a message's data: a reply line,
+    or a function of the command line that returns one. "{argument}" in a reply is what followed the verb's colon
+    (the address, for RCPT TO), as a mail server names it."""
+
+    def say(self, reply: str) -> None:
+        self.wfile.write(reply.encode() + b"\r\n")
+
     def handle(self):
-        self.wfile.write(b"220 test\r\n")
+        replies = self.server.replies
+        self.say("220 test")
         for line in self.rfile:
             command = line.decode(errors="replace").strip()
-            if command.upper().startswith("QUIT"):
-                self.wfile.write(b"221 bye\r\n")
+            verb = command.split(" ")[0].upper()
+            reply = replies.get(verb, "354 go on" if verb == "DATA" else "250 OK")
+            reply = (reply(command) if callable(reply) else reply).format(argument=command.partition(":")[2])
+            if verb == "QUIT":
+                self.say("221 bye")
                 return
-            refused = command.upper().startswith("RCPT")
-            reply = f"550 5.1.1 {command[8:]}: no such mailbox" if refused else "250 OK"
-            self.wfile.write(reply.encode() + b"\r\n")
+            self.say(reply)
+            if verb == "DATA" and reply.startswith("354"):
+                for data in self.rfile:
+                    if data in (b".\r\n", b".\n"):
+                        break
+                self.say(replies.get("message", "250 queued"))
 
 
 @pytest.fixture
-def smtp_refusing_recipients(settings):
-    """A real SMTP server on loopback that refuses every recipient, naming the address in its answer, as a
-    mail server does for an unknown mailbox: the error Django raises then carries the address."""
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _RefuseEveryRecipient)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": server.server_address[1], "timeout": 5},
+def smtp_server(settings):
+    """A real SMTP server on loopback, and the default mailer pointed at it: `smtp_server(RCPT="550 ...")` starts
+    one answering as told (see _ScriptedSmtp). Stopped after the test."""
+    servers = []
+
+    def start(**replies):
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _ScriptedSmtp)
+        server.daemon_threads = True
+        server.replies = replies
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": server.server_address[1], "timeout": 5},
+            }
         }
-    }
-    yield
-    server.shutdown()
-    server.server_close()
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def smtp_refusing_recipients(smtp_server):
+    """A real SMTP server on loopback that refuses every recipient for good, naming the address in its answer, as a
+    mail server does for an unknown mailbox: the error Django raises then carries the address."""
+    smtp_server(RCPT="550 5.1.1 {argument}: no such mailbox")
 
 
 def use_memory_mail(settings) -> None:

@@ -16,6 +16,7 @@ PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "pathways.example.org",
+    "ADVISER_EMAILS": "advisers@example.org",  # without it, advisor.W001 (advisor/enquiries/checks.py)
 }
 
 

@@ -21,24 +21,34 @@ type and code) and, in the same transaction, the task enqueues itself again with
 (1, 2, 4 ... minutes, at most an hour), up to NOTIFY_MAX_ATTEMPTS; then the row is given up, which the
 inbox shows. Each failed attempt is also a failed task result (DeliveryFailed) in admin.
 
+Only a failure that trying again could mend is retried: a mail server's temporary refusal (4xx), a connection
+refused, dropped or timed out. A permanent one is given up at once with its reason (permanent_reason): the mail
+server's permanent refusal (5xx: of the recipients, the sender or the message), a reply whose learner's details
+were removed (anonymised), an advisers' email with no ADVISER_EMAILS to send it to. Retrying those for six hours
+only hid them.
+
+Nobody sending: with no worker running, tasks wait and nothing fails. stalled() says when emails have waited for a
+worker longer than EMAIL_WORKER_ALERT_MINUTES with no worker taking any: the inbox shows it as a banner.
+
 A worker killed mid-task (SIGKILL, out of memory) leaves its task "running" for ever: django-tasks-db has no
 heartbeat. `manage.py requeue_stalled_emails`, from cron, gives every delivery whose task is lost a new one.
 """
 
 import logging
 import smtplib
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.tasks import TaskResultStatus, task
 from django.urls import reverse
-from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
+from django.utils import dateformat, timezone
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from advisor.enquiries.models import EmailDelivery, Enquiry, EnquiryNote
 from pathways import presenter
@@ -58,15 +68,40 @@ class WorkerLost(Exception):
     """The worker running the task stopped before it finished (killed, out of memory, machine lost)."""
 
 
+class PermanentFailure(Exception):
+    """This email can never go as it is. Its message is the reason advisers read, never personal data."""
+
+
 def backoff(attempts: int) -> timedelta:
     """1, 2, 4, 8 ... minutes after each failure, at most an hour."""
     return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
+def _smtp_code(exc: Exception) -> int | None:
+    """The mail server's reply code, where it gave one; for recipients refused, the lowest of theirs (a single
+    temporary refusal among them makes the whole attempt worth repeating)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values() if isinstance(code, int)]
+        return min(codes, default=None)
+    code = getattr(exc, "smtp_code", None)
+    return code if isinstance(code, int) else None
+
+
 def _describe(exc: Exception) -> str:
     """The error without its message text: a type and a code is enough to diagnose, and leaks nothing."""
-    code = getattr(exc, "smtp_code", None) or getattr(exc, "errno", None)
+    code = _smtp_code(exc) or getattr(exc, "errno", None)
     return f"{type(exc).__name__}{f' ({code})' if code else ''}"[:200]
+
+
+def permanent_reason(exc: Exception) -> str | None:
+    """Why a failed attempt can never succeed, in words for advisers (nothing personal), or None when a later try
+    may: a temporary refusal (4xx), a connection refused, dropped or timed out, anything unexpected."""
+    if isinstance(exc, PermanentFailure):
+        return str(exc)[:200]
+    if (code := _smtp_code(exc)) is not None and code >= 500:
+        # RFC 5321: a 5yz reply is a permanent failure, and the same request should not be repeated.
+        return f"Refused for good by the mail server: {_describe(exc)}"[:200]
+    return None
 
 
 # --- Queueing ---------------------------------------------------------------------------------------------------
@@ -133,7 +168,7 @@ def reply_message(delivery: EmailDelivery) -> EmailMessage:
     enquiry = delivery.enquiry
     header, _, body = delivery.reply.text.partition("\n\n")
     if not header.startswith(REPLY_NOTE_HEADER) or not enquiry.email:
-        raise ValueError("The reply or the learner's address has been removed")
+        raise PermanentFailure("The learner's details were removed (anonymised): there is nobody to send it to")
     operator_email = settings.OPERATOR.get("email")
     return EmailMessage(
         subject=header.removeprefix(REPLY_NOTE_HEADER),
@@ -149,7 +184,8 @@ def reply_message(delivery: EmailDelivery) -> EmailMessage:
 
 @task
 def send_email(delivery_id: int) -> str:
-    """Send one email, once. Raises DeliveryFailed when the attempt fails (a retry is queued unless given up)."""
+    """Send one email, once. Raises DeliveryFailed when the attempt fails (a retry is queued unless given up: at
+    once for a permanent failure, else after NOTIFY_MAX_ATTEMPTS)."""
     now = timezone.now()
     unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     mine = EmailDelivery.objects.filter(unclaimed, pk=delivery_id, sent_at=None, gave_up_at=None)
@@ -160,7 +196,8 @@ def send_email(delivery_id: int) -> str:
     sent = False
     try:
         if not delivery.reply_id and not settings.ADVISER_EMAILS:
-            raise smtplib.SMTPRecipientsRefused({})  # nobody to tell: keep retrying, visible in admin
+            # (A system check warns of it, advisor/enquiries/checks.py; the enquiry is in the inbox all the same.)
+            raise PermanentFailure("No adviser address to send it to: ADVISER_EMAILS is empty")
         message = build_message(delivery)
         mailer = mail.mailers.default
         # Connected first, and the goodbye to the mail server (QUIT) only once sent_at is written: the gap in
@@ -174,20 +211,25 @@ def send_email(delivery_id: int) -> str:
             sent = True
     except Exception as exc:
         if not sent:  # (once sent, a failing goodbye changes nothing)
-            error = _describe(exc)
-            gave_up = _record_failure(delivery, error)
-            log.warning("notification failed", extra={**extra, "attempts": delivery.attempts + 1, "error": error})
+            reason = permanent_reason(exc)
+            error = reason or _describe(exc)
+            gave_up = _record_failure(delivery, error, permanent=reason is not None)
+            log.warning(
+                "notification failed",
+                extra={**extra, "attempts": delivery.attempts + 1, "error": error, "permanent": reason is not None},
+            )
             # From None: the original exception's text (an address, say) stays out of the stored traceback.
             raise DeliveryFailed(f"{error}; {'given up' if gave_up else 'a retry is queued'}") from None
     log.info("notification sent", extra=extra)
     return "sent"
 
 
-def _record_failure(delivery: EmailDelivery, error: str) -> bool:
-    """The attempt, and the next one queued after the backoff, in one transaction. True when given up."""
+def _record_failure(delivery: EmailDelivery, error: str, *, permanent: bool = False) -> bool:
+    """The attempt, and the next one queued after the backoff, in one transaction. True when given up: at once
+    for a permanent failure, else on the last attempt allowed."""
     attempts = delivery.attempts + 1
     failed_at = timezone.now()
-    gave_up = attempts >= settings.NOTIFY_MAX_ATTEMPTS
+    gave_up = permanent or attempts >= settings.NOTIFY_MAX_ATTEMPTS
     with transaction.atomic():
         EmailDelivery.objects.filter(pk=delivery.pk).update(
             attempts=attempts, last_error=error, claimed_until=None, gave_up_at=failed_at if gave_up else None
@@ -224,3 +266,47 @@ def requeue_stalled(now=None) -> int:
         log.warning("notification requeued", extra={"delivery_id": delivery_id})
         count += 1
     return count
+
+
+# --- Is anyone sending? -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stalled:
+    """Emails waiting for a task worker that none has taken: what the inbox's banner says."""
+
+    waiting: int  # emails due for longer than EMAIL_WORKER_ALERT_MINUTES
+    last_sent_at: datetime | None  # when any worker last sent any email
+
+    def message(self, now=None) -> str:
+        if self.last_sent_at is None:
+            since = "No task worker has sent any email yet"
+        else:
+            when = timezone.localtime(self.last_sent_at)
+            today = when.date() == timezone.localdate(now or timezone.now())
+            since = f"No task worker has sent email since {dateformat.format(when, 'H:i' if today else 'j M Y H:i')}"
+        minutes = settings.EMAIL_WORKER_ALERT_MINUTES
+        waiting = "1 email has" if self.waiting == 1 else f"{self.waiting} emails have"
+        return (
+            f"{since}: start one with make worker (or the coding-pathways-worker service). {waiting} waited "
+            f"more than {minutes} minute{'' if minutes == 1 else 's'} to go out."
+        )
+
+
+def stalled(now=None) -> Stalled | None:
+    """Emails that have been due for longer than EMAIL_WORKER_ALERT_MINUTES while no worker took any task in that
+    time (no worker is running, or none can reach the database); None when all is well. A worker that takes a task
+    clears it at once; one working through a long queue is taking tasks, so it does not count as stalled. An email
+    waiting out its backoff after a failure is not due, so a mail server that is down never shows here (the
+    inbox's "failed or not sent yet" filter finds those). Three queries at most."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.EMAIL_WORKER_ALERT_MINUTES)
+    tasks = DBTaskResult.objects.filter(task_path=send_email.module_path)
+    # Due since run_after, or since it was queued when it had none (django-tasks-db stores "none" as its date max).
+    due_long_ago = tasks.filter(status=TaskResultStatus.READY).filter(
+        Q(run_after__lt=cutoff) | Q(run_after=get_date_max(), enqueued_at__lt=cutoff)
+    )
+    waiting = EmailDelivery.objects.filter(sent_at=None, gave_up_at=None, task_id__in=due_long_ago.values("id"))
+    if not (count := waiting.count()) or tasks.filter(started_at__gte=cutoff).exists():
+        return None
+    return Stalled(count, EmailDelivery.objects.aggregate(last=Max("sent_at"))["last"])

@@ -4,8 +4,24 @@ Hidden fields: `submission_id` (a fresh UUID per form, what makes a resubmission
 enquiry), `form_token` (a signed timestamp: the time-trap) and `extra_reference` (the honeypot, hidden
 from people, filled by bots). A filled honeypot or a form sent too fast is not an error the sender
 sees: the form is valid and `spam_reason` says why the enquiry goes to quarantine.
+
+What a learner types (name, best time to call, question) is plain text, and advisers' emails quote it, so
+control characters never get in (clean_text):
+- Invisible formatting is removed without a word: the bidirectional controls (U+202A-U+202E, U+2066-U+2069), the
+  direction marks (U+200E, U+200F, U+061C), the zero-width space, the word joiner and the byte-order mark (U+200B,
+  U+2060, U+FEFF). They cannot be seen, so a person could not find them to take them out; pasting from a web page or
+  a right-to-left text brings them in by accident, and they can make text read differently from what it says.
+  The zero-width joiner and non-joiner (U+200C, U+200D) stay: Persian, Indic scripts and emoji spell with them.
+- Line breaks (CR, LF, CR LF, and the vertical tab, form feed, U+0085, U+2028, U+2029 that word processors paste)
+  are kept in the question, as line feeds, and refused in a single-line field with a message beside it ("Full name
+  must be on one line"): a browser never sends one from a one-line box, so only a script does, and nothing is
+  quietly changed. A tab in a single-line field becomes a space.
+- Any other control character (C0 but the tab and line breaks, DEL, C1) is refused with a message beside the field
+  ("... must not contain control characters ..."); NUL gets Django's own refusal first. The form comes back with
+  everything typed, as for any error.
 """
 
+import re
 import time
 import uuid
 
@@ -17,6 +33,45 @@ from django.core import signing
 from advisor.enquiries.models import ContactMethod
 
 TOKEN_SALT = "advisor.enquiry.time-trap"
+
+INVISIBLE = str.maketrans(
+    dict.fromkeys(
+        "\u202a\u202b\u202c\u202d\u202e"  # bidirectional embeddings and overrides
+        "\u2066\u2067\u2068\u2069"  # bidirectional isolates
+        "\u200e\u200f\u061c"  # direction marks
+        "\u200b\u2060\ufeff"  # zero-width space, word joiner, byte-order mark
+    )
+)
+LINE_BREAK = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
+CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # what is left once line breaks and tabs are dealt with
+
+
+def clean_text(value: str, label: str, *, multiline: bool = False) -> str:
+    """Text a learner typed, as it is stored: invisible formatting removed, line breaks kept as line feeds where the
+    field is multi-line, and a ValidationError naming the field (`label`) for a line break in a single-line field or
+    any other control character. Trimmed."""
+    text = value.translate(INVISIBLE)
+    if multiline:
+        text = LINE_BREAK.sub("\n", text)
+    elif LINE_BREAK.search(text):
+        raise forms.ValidationError(f"{label} must be on one line", code="line_break")
+    else:
+        text = text.replace("\t", " ")
+    if CONTROL.search(text):
+        raise forms.ValidationError(
+            f"{label} must not contain control characters (invisible characters that copying and pasting can "
+            "bring in): type it again",
+            code="control_character",
+        )
+    return text.strip()
+
+
+def single_line(value: str) -> str:
+    """Any stored text as plain text on one line, for filling a template: invisible formatting removed, every line
+    break, tab or other control character and the spaces around it one space. Never refuses: what is stored
+    already, from before the form checked it, must still fill in."""
+    text = LINE_BREAK.sub(" ", value.translate(INVISIBLE))
+    return " ".join(CONTROL.sub(" ", text).split())
 
 
 def make_token(submission_id, issued_at: float | None = None) -> str:
@@ -149,7 +204,16 @@ class EnquiryForm(forms.Form):
         return value
 
     def clean_name(self):
-        return self._required("name", "Enter your full name").strip()
+        name = clean_text(self.cleaned_data["name"], "Full name")
+        if not name:  # (also a name that was nothing but invisible characters)
+            raise forms.ValidationError("Enter your full name", code="required")
+        return name
+
+    def clean_best_time(self):
+        return clean_text(self.cleaned_data["best_time"], "Best time to call")
+
+    def clean_message(self):
+        return clean_text(self.cleaned_data["message"], "Your question", multiline=True)
 
     def clean_email(self):
         return normalise_email(self._required("email", "Enter your email address"))

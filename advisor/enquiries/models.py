@@ -170,6 +170,10 @@ class EnquiryNote(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     text = models.TextField(max_length=4000)
+    # Set for an adviser's reply by email: the id the reply form carried (advisor/inbox/replies.py), unique, so a
+    # double click or a resubmission of the same form stores one note and sends one email (services.reply), as
+    # Enquiry.submission_id does for the learner's form. Empty for notes typed on the enquiry page.
+    submission_id = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["created_at"]
@@ -197,7 +201,8 @@ class EmailDelivery(models.Model):
     # An attempt is under way until then: another run of the task leaves the row alone meanwhile.
     claimed_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
-    # Never personal data: the exception type and a code, nothing from the message.
+    # Never personal data: the exception type and a code, nothing from the message; for an email given up at once
+    # (emails.permanent_reason), why it cannot go, first.
     last_error = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     gave_up_at = models.DateTimeField(null=True, blank=True)
@@ -205,6 +210,8 @@ class EmailDelivery(models.Model):
     class Meta:
         verbose_name = "email delivery"
         verbose_name_plural = "email deliveries"
+        # Oldest first, wherever an enquiry's emails are listed (the last one is the latest).
+        ordering = ["created_at", "pk"]
         constraints = [
             # The advisers hear about an enquiry once: two advisers marking it not spam at the same moment (or a
             # retried action) cannot both queue the email. services.mark_not_spam relies on it.

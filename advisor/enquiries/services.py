@@ -76,14 +76,32 @@ def mark_not_spam(enquiry: Enquiry) -> bool:
     return True
 
 
-def reply(enquiry: Enquiry, adviser, subject: str, body: str) -> EnquiryNote:
+def reply(enquiry: Enquiry, adviser, subject: str, body: str, *, submission_id=None) -> tuple[EnquiryNote, bool]:
     """Save an adviser's reply as a note and queue its email; the enquiry moves to contacted (where its status
-    allows). The email is built from the note when it is sent (emails.reply_message)."""
-    with transaction.atomic():
-        note = EnquiryNote.objects.create(enquiry=enquiry, author=adviser, text=emails.reply_note(subject, body))
-        emails.queue(enquiry, reply=note)
-        if enquiry.status != Status.CONTACTED and enquiry.can_transition(Status.CONTACTED):
-            enquiry.transition_to(Status.CONTACTED)
-            enquiry._history_user = adviser
-            enquiry.save()
-    return note
+    allows). The email is built from the note when it is sent (emails.reply_message). (note, created).
+
+    Idempotent as submit() is: the reply form's id is unique on the note, so a double click on "Send reply", or the
+    same form sent again, gets the note the first request saved, and one email. The constraint decides, not a look
+    then an insert, so two requests at the same moment (on PostgreSQL, two app servers) still store one.
+    """
+    try:
+        with transaction.atomic():
+            note = EnquiryNote.objects.create(
+                enquiry=enquiry, author=adviser, text=emails.reply_note(subject, body), submission_id=submission_id
+            )
+            emails.queue(enquiry, reply=note)
+            if enquiry.status != Status.CONTACTED and enquiry.can_transition(Status.CONTACTED):
+                enquiry.transition_to(Status.CONTACTED)
+                enquiry._history_user = adviser
+                enquiry.save()
+    except IntegrityError:
+        if submission_id and (existing := sent_reply(enquiry, submission_id)):
+            enquiry.refresh_from_db()  # the status the first request saved, not the one this request changed
+            return existing, False
+        raise
+    return note, True
+
+
+def sent_reply(enquiry: Enquiry, submission_id) -> EnquiryNote | None:
+    """The reply a reply form with this id has already saved on this enquiry, if any."""
+    return EnquiryNote.objects.filter(enquiry=enquiry, submission_id=submission_id).first()

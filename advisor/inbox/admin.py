@@ -22,7 +22,7 @@ from django.utils.timesince import timesince
 from django_tasks_db.models import DBTaskResult
 from simple_history.admin import SimpleHistoryAdmin
 
-from advisor.enquiries import retention, services
+from advisor.enquiries import emails, retention, services
 from advisor.enquiries.forms import normalise_phone
 from advisor.enquiries.models import STATUS_RANK, EmailDelivery, Enquiry, EnquiryNote, Status
 from advisor.inbox import dashboard_views, replies
@@ -118,6 +118,9 @@ class SpamFilter(admin.SimpleListFilter):
 
 
 class NotificationFailedFilter(admin.SimpleListFilter):
+    """The advisers' email about each enquiry. "Failed or not sent yet" is every one not sent: failing, given up,
+    and never tried (no task worker running, which the inbox's banner also says)."""
+
     title = "adviser email"
     parameter_name = "notification"
 
@@ -126,7 +129,7 @@ class NotificationFailedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         advisers = EmailDelivery.objects.filter(enquiry=OuterRef("pk"), reply__isnull=True)
-        unsent = advisers.filter(sent_at__isnull=True, attempts__gt=0)
+        unsent = advisers.filter(sent_at__isnull=True)
         sent = advisers.filter(sent_at__isnull=False)
         if self.value() == "failed":
             return queryset.filter(Exists(unsent))
@@ -208,6 +211,13 @@ class EnquiryAdmin(SimpleHistoryAdmin):
 
     # --- The list --------------------------------------------------------------------------------
 
+    def changelist_view(self, request, extra_context=None):
+        # Nothing fails while no task worker runs, emails just wait: say so where advisers look (the template
+        # shows it with the messages), until a worker takes them.
+        stalled = emails.stalled()
+        extra_context = {**(extra_context or {}), "emails_stalled": stalled.message() if stalled else ""}
+        return super().changelist_view(request, extra_context)
+
     def get_ordering(self, request):
         # What needs someone first: new before follow-up before contacted, oldest first within each.
         rank = Case(*(When(status=s, then=Value(r)) for s, r in STATUS_RANK.items()), output_field=IntegerField())
@@ -244,6 +254,7 @@ class EnquiryAdmin(SimpleHistoryAdmin):
             ("As submitted", {"fields": ("reference", "created_at", "contact_links", *SUBMITTED_FIELDS)}),
             ("Their plan", {"fields": ("plan_summary",)}),
             ("Handling", {"fields": ("status", "assigned_to", "contacted_at", "closed_at")}),
+            ("Emails", {"fields": ("email_log",)}),
             (
                 "Record",
                 {
@@ -263,7 +274,7 @@ class EnquiryAdmin(SimpleHistoryAdmin):
         ]
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = list(RECORD_FIELDS)
+        readonly = [*RECORD_FIELDS, "email_log"]
         if not request.user.has_perm("advisor.correct_enquiry"):
             # What the learner sent is evidence: advisers read it; only a privacy officer corrects it (APP 13).
             readonly += SUBMITTED_FIELDS
@@ -293,18 +304,42 @@ class EnquiryAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="adviser email")
     def notification_status(self, obj):
-        rows = list(obj.emails.filter(reply__isnull=True))
+        rows = list(obj.emails.filter(reply__isnull=True).order_by("created_at", "pk"))
         if not rows:
             return "None (spam is not notified)" if obj.is_spam else "None"
-        row = rows[-1]
+        return self._email_state(rows[-1])
+
+    @admin.display(description="emails, oldest first")
+    def email_log(self, obj):
+        rows = obj.emails.select_related("reply__author").order_by("created_at", "pk")
+        lines = [
+            (
+                f"{timezone.localtime(row.created_at):%d %b %Y %H:%M}",
+                f"Reply to the learner by {row.reply.author or 'a former adviser'}" if row.reply_id else "To advisers",
+                self._email_state(row),
+            )
+            for row in rows
+        ]
+        if not lines:
+            return "None"
+        return format_html(
+            '<table class="email-log"><thead><tr><th scope="col">Queued</th><th scope="col">Email</th>'
+            '<th scope="col">State</th></tr></thead><tbody>{}</tbody></table>',
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", lines),
+        )
+
+    @staticmethod
+    def _email_state(row: EmailDelivery) -> str:
+        """Where one email stands: sent, given up and why, failing and when it is tried next, or waiting."""
         if row.sent_at:
             return f"Sent {timezone.localtime(row.sent_at):%d %b %Y %H:%M}"
+        tries = f"{row.attempts} attempt{'' if row.attempts == 1 else 's'}"
         if row.gave_up_at:
-            return f"Gave up after {row.attempts} attempts ({row.last_error})"
+            return f"Gave up after {tries} ({row.last_error})"
         if row.attempts:
             retry = DBTaskResult.objects.filter(pk=row.task_id, status=TaskResultStatus.READY).first()
             next_try = f"; next try {timezone.localtime(retry.run_after):%H:%M}" if retry else ""
-            return f"Failed {row.attempts} times ({row.last_error}){next_try}"
+            return f"Failed {row.attempts} time{'' if row.attempts == 1 else 's'} ({row.last_error}){next_try}"
         return "Waiting to be sent"
 
     def save_model(self, request, obj, form, change):

@@ -6,11 +6,16 @@ advisor.enquiries.services.reply: the reply is saved as a note on the enquiry to
 task that sends it, in one transaction, and goes out through the same task and retries as the advisers'
 notifications (run by `manage.py db_worker`). The enquiry moves to contacted.
 
+Sent once: each reply form carries an id of its own (a hidden field, drawn when the form is shown), unique on the
+note in the database (services.reply), so a double click on "Send reply", or the same form sent again, stores one
+note and sends one email, and every such request lands on the page the first one did.
+
 Nothing is sent to an enquiry in the spam quarantine, or to a learner who asked to be phoned, unless the
 adviser ticks the confirmation; nothing at all to an enquiry without an email address (anonymised).
 """
 
 import re
+import uuid
 
 from django import forms
 from django.contrib import messages
@@ -21,7 +26,8 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
 from advisor.enquiries import services
-from advisor.enquiries.models import ContactMethod, EmailDelivery, Enquiry
+from advisor.enquiries.forms import single_line
+from advisor.enquiries.models import ContactMethod, EmailDelivery, Enquiry, EnquiryNote
 from advisor.inbox.models import ReplyTemplate
 from pathways import presenter
 from pathways.reference import load_reference
@@ -39,15 +45,22 @@ def plan_summary(snapshot: dict) -> str:
 
 
 def fill(text: str, enquiry: Enquiry, adviser) -> str:
-    """The template's placeholders replaced; anything else in braces is left as it was typed."""
+    """The template's placeholders replaced; anything else in braces is left as it was typed.
+
+    Names and codes fill in as plain text on one line, whatever is stored: an enquiry saved before the form refused
+    line breaks and control characters (a name stored as "Bob", a line break and "Bcc: x@example.org") cannot shape
+    the email an adviser sends. Only the plan summary, which the presenter writes from the plan, runs over several
+    lines.
+    """
     names = {code: country.in_sentence for code, country in load_reference().countries.items()}
     values = {
         "learner_name": enquiry.name,
         "adviser_name": adviser.get_full_name() or adviser.get_username(),
-        "plan_summary": plan_summary(enquiry.plan_snapshot),
         "reference": enquiry.reference,
         "destination": names.get(enquiry.destination_code, enquiry.destination_code),
     }
+    values = {name: single_line(value) for name, value in values.items()}
+    values["plan_summary"] = plan_summary(enquiry.plan_snapshot)
     return PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), text)
 
 
@@ -76,12 +89,17 @@ class ReplyForm(forms.Form):
     subject = forms.CharField(max_length=200)
     body = forms.CharField(label="Message", max_length=4000, widget=forms.Textarea(attrs={"rows": 18, "cols": 80}))
     confirm = forms.BooleanField(required=False, label="Send it by email all the same")
+    # This form's own id, drawn when it is shown: what makes sending it twice store one reply (services.reply).
+    submission_id = forms.UUIDField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, warnings=(), **kwargs):
+    def __init__(self, *args, warnings=(), enquiry=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.warnings = list(warnings)
+        self.enquiry = enquiry
         if not self.warnings:
             del self.fields["confirm"]
+        if not self.is_bound and "submission_id" not in self.initial:
+            self.initial["submission_id"] = uuid.uuid4()
 
     def clean_subject(self):
         subject = self.cleaned_data["subject"]
@@ -93,6 +111,12 @@ class ReplyForm(forms.Form):
         data = super().clean()
         if self.warnings and not data.get("confirm"):
             self.add_error("confirm", "Tick this box to send the email anyway, or contact the learner another way.")
+        if "submission_id" not in data:  # missing or not a UUID: no page of ours sends that
+            self.add_error(None, "This form is incomplete: open the reply page again.")
+        elif self.enquiry and (
+            EnquiryNote.objects.filter(submission_id=data["submission_id"]).exclude(enquiry=self.enquiry).exists()
+        ):
+            self.add_error(None, "This form was written for another enquiry: open the reply page again.")
         return data
 
 
@@ -116,17 +140,20 @@ def reply(request, object_id, model_admin):
     warnings = warnings_for(enquiry)
     chosen = next((t for t in templates if str(t.pk) == request.GET.get("template")), None)
     if request.method == "POST":
-        form = ReplyForm(request.POST, warnings=warnings)
+        if (submission_id := _submission_id(request.POST)) and services.sent_reply(enquiry, submission_id):
+            # A double click or the same form sent again: the page the first request led to, and nothing more.
+            return _sent(request, enquiry, change_url)
+        form = ReplyForm(request.POST, warnings=warnings, enquiry=enquiry)
         if form.is_valid():
-            services.reply(enquiry, request.user, form.cleaned_data["subject"], form.cleaned_data["body"])
-            messages.success(request, f"Reply to {enquiry.reference} sent by email and saved as a note.")
-            return redirect(change_url)
+            data = form.cleaned_data
+            services.reply(enquiry, request.user, data["subject"], data["body"], submission_id=data["submission_id"])
+            return _sent(request, enquiry, change_url)
     else:
         chosen = chosen or (templates[0] if templates else None)
         initial = {}
         if chosen:
             initial = {field: fill(getattr(chosen, field), enquiry, request.user) for field in ("subject", "body")}
-        form = ReplyForm(initial=initial, warnings=warnings)
+        form = ReplyForm(initial=initial, warnings=warnings, enquiry=enquiry)
     sent = EmailDelivery.objects.filter(enquiry=enquiry, reply__isnull=False).select_related("reply__author")
     context = {
         **model_admin.admin_site.each_context(request),
@@ -140,3 +167,15 @@ def reply(request, object_id, model_admin):
         "earlier": sent.order_by("created_at"),
     }
     return render(request, "admin/advisor/enquiry/reply.html", context)
+
+
+def _submission_id(data) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(data.get("submission_id", ""))
+    except ValueError:
+        return None
+
+
+def _sent(request, enquiry, change_url):
+    messages.success(request, f"Reply to {enquiry.reference} sent by email and saved as a note.")
+    return redirect(change_url)

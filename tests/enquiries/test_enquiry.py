@@ -173,6 +173,79 @@ def test_each_invalid_answer_is_explained_and_every_answer_is_kept(client, overr
     assert response["Cache-Control"].count("no-store") == 1
 
 
+# --- Control characters in what a learner types --------------------------------------------------------------
+
+CONTROL_MESSAGE = "must not contain control characters (invisible characters that copying and pasting can bring in)"
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "error"),
+    [
+        ("name", "Bob\r\nBcc: someone@example.org", "Full name must be on one line"),
+        ("name", "Bob\nSmith", "Full name must be on one line"),
+        ("name", "Bob\u2028Smith", "Full name must be on one line"),
+        ("name", "Bob\x07Smith", f"Full name {CONTROL_MESSAGE}"),
+        ("name", "Bob\x9bSmith", f"Full name {CONTROL_MESSAGE}"),  # a C1 control
+        ("best_time", "Mornings\r\nafter 9", "Best time to call must be on one line"),
+        ("best_time", "Mornings\x1b[31m", f"Best time to call {CONTROL_MESSAGE}"),
+        ("message", "Hello\x00there", "Null characters are not allowed"),  # Django's own, before ours
+        ("message", "Hello\x1b[2Jthere", f"Your question {CONTROL_MESSAGE}"),
+        ("message", "Hello\x7fthere", f"Your question {CONTROL_MESSAGE}"),
+    ],
+    ids=["crlf-name", "lf-name", "line-separator-name", "bell-name", "c1-name", "crlf-time", "escape-time",
+         "nul-message", "escape-message", "delete-message"],
+)  # fmt: skip
+def test_control_characters_are_refused_next_to_the_field_and_everything_typed_is_kept(client, field, typed, error):
+    data = form_data(**{field: typed})
+    response = sent(client, data)
+    page = body(response)
+    assert response.status_code == 200 and Enquiry.objects.count() == 0
+    assert "There is a problem" in page
+    assert re.search(rf'id="error_1_id_{field}"><span class="visually-hidden">Error:</span> {re.escape(error)}', page)
+    for name in ("name", "email", "phone", "best_time", "message"):  # what was typed, this field's too
+        assert data[name] in page, name
+
+
+def test_bidi_controls_and_zero_width_characters_are_removed_without_a_word(client):
+    data = form_data(
+        name="\u202eAda\u200b Love\u2066lace\u2069\u200f",
+        best_time="\ufeffMornings\u061c, \u202aafter\u202c 9\u2060",
+        message="\u200eI trained\u202d in Wollongong\u2067.",
+    )
+    assert sent(client, data).status_code == 303
+    enquiry = Enquiry.objects.get()
+    assert (enquiry.name, enquiry.best_time, enquiry.message) == (
+        "Ada Lovelace",
+        "Mornings, after 9",
+        "I trained in Wollongong.",
+    )
+
+
+def test_joiners_that_spell_words_are_kept(client):
+    # Persian writes some names with a zero-width non-joiner; emoji and Indic scripts use the joiner.
+    name, message = "\u0645\u06cc\u200c\u0631\u0636\u0627", "\U0001f469\u200d\U0001f4bb"
+    assert sent(client, form_data(name=name, message=message)).status_code == 303
+    enquiry = Enquiry.objects.get()
+    assert (enquiry.name, enquiry.message) == (name, message)
+
+
+def test_the_question_keeps_its_line_breaks_as_line_feeds(client):
+    message = "First line\r\nSecond line\rThird\u2028Fourth\x0bFifth\n\tIndented"
+    assert sent(client, form_data(message=message)).status_code == 303
+    assert Enquiry.objects.get().message == "First line\nSecond line\nThird\nFourth\nFifth\n\tIndented"
+
+
+def test_a_tab_in_a_single_line_field_becomes_a_space(client):
+    assert sent(client, form_data(best_time="Mon\tTue")).status_code == 303
+    assert Enquiry.objects.get().best_time == "Mon Tue"
+
+
+def test_a_name_of_nothing_but_invisible_characters_is_asked_for(client):
+    page = body(sent(client, form_data(name="\u202e\u200b\u2066")))
+    assert Enquiry.objects.count() == 0
+    assert 'id="error_1_id_name"><span class="visually-hidden">Error:</span> Enter your full name' in page
+
+
 def test_phone_is_optional_when_email_is_preferred(client):
     response = sent(client, form_data(preferred_contact="email", phone=""))
     assert response.status_code == 303
