@@ -250,14 +250,14 @@ def test_a_period_beyond_the_calendar_gets_an_error_next_to_its_field(client, ad
 
 
 @pytest.mark.parametrize(("field", "query"), EDGE_PERIODS)
-@pytest.mark.parametrize(("csv_url", "page"), [(DASHBOARD_CSV, DASHBOARD), (FUNNEL_CSV, FUNNEL)])
+@pytest.mark.parametrize(("csv_url", "page_url"), [(DASHBOARD_CSV, DASHBOARD), (FUNNEL_CSV, FUNNEL)])
 def test_a_csv_for_a_period_beyond_the_calendar_goes_to_the_page_that_says_why(
-    client, adviser, csv_url, page, field, query
+    client, adviser, csv_url, page_url, field, query
 ):
     client.force_login(adviser)
     response = client.get(f"{csv_url}?{query}")
     assert response.status_code == 302
-    assert response["Location"] == f"{page}?{query}"
+    assert response["Location"] == f"{page_url}?{query}"
     assert f'id="id_{field}_error"' in client.get(response["Location"]).content.decode()
 
 
