@@ -101,15 +101,15 @@ SECURITY_HEADERS = [
 ]
 PROFILES = [
     PLAN_QUERY,
-    "origin=AU&setting=both&destination=NZ",
+    "origin=AU&setting=inpatient&destination=NZ",
     "origin=NZ&setting=inpatient&destination=AU",
-    "origin=GB&setting=both&destination=AU",
+    "origin=GB&setting=inpatient&destination=AU",
     "origin=US&setting=outpatient&destination=CA",
     "origin=CA&setting=both&destination=US",
-    "origin=none&setting=both&destination=GB",
-    "origin=AU&setting=outpatient&destination=US",
+    "origin=none&setting=inpatient&destination=GB",
+    "origin=US&setting=both&destination=AU",
     "origin=GB&setting=inpatient&destination=NZ",
-    "origin=NZ&setting=both&destination=GB",
+    "origin=NZ&setting=inpatient&destination=GB",
 ]
 PUBLIC_PAGES = [
     "/",
